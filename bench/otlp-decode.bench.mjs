@@ -1,0 +1,305 @@
+// OTLP trace decode throughput: Gavel's purpose-built protobuf decoder against
+// protobufjs reflection (decode + mapping to the same rows) and OTLP/JSON
+// (JSON.parse + Gavel's JSON decoder), on one realistic 512-span request of
+// LLM-app spans. Needs the built collector: `npx tsc -b` first.
+//
+//   node bench/otlp-decode.bench.mjs [--rounds N] [--round-ms MS]
+//
+// Prints a markdown table on stdout; runs in ~20 s on the 2-core VM.
+
+import { parseArgs } from "node:util";
+import protobuf from "protobufjs";
+import { ProtobufTraceSerializer, JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { decodeTraceRequestProtobuf } from "../collector/dist/otlp/decode-protobuf.js";
+import { decodeTraceRequestJson } from "../collector/dist/otlp/decode-json.js";
+import {
+  goFloatString,
+  goJsonArray,
+  goJsonFloat,
+  goJsonObject,
+  goJsonString,
+  spanKindName,
+  statusCodeName,
+} from "../collector/dist/otlp/any-value.js";
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "5" },
+    "round-ms": { type: "string", default: "1000" },
+    spans: { type: "string", default: "512" },
+  },
+});
+const ROUNDS = Number(args.rounds);
+const ROUND_MS = Number(args["round-ms"]);
+const SPANS = Number(args.spans);
+
+// ---------------------------------------------------------------- the request
+
+/** Deterministic pseudo-random numbers so every run decodes the same bytes. */
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+function hex(rand, bytes) {
+  let s = "";
+  for (let i = 0; i < bytes; i++) s += Math.floor(rand() * 256).toString(16).padStart(2, "0");
+  return s;
+}
+
+const WORDS = ("the a judge answer question customer refund policy order shipping delay because " +
+  "please thanks account billing invoice product warranty return window days support").split(" ");
+
+function sentence(rand, words) {
+  const out = [];
+  for (let i = 0; i < words; i++) out.push(WORDS[Math.floor(rand() * WORDS.length)]);
+  return out.join(" ");
+}
+
+function buildSpans(n) {
+  const rand = rng(42);
+  const resource = resourceFromAttributes({
+    "service.name": "support-bot",
+    "service.version": "1.4.2",
+    "deployment.environment": "production",
+    "telemetry.sdk.language": "nodejs",
+    "telemetry.sdk.name": "opentelemetry",
+    "telemetry.sdk.version": "2.12.1",
+    "host.name": "ip-10-0-3-17",
+    "process.pid": 4242,
+  });
+  const scope = { name: "gavel", version: "0.1.0" };
+  const spans = [];
+  const t0 = 1_760_000_000;
+  let traceId = hex(rand, 16);
+  let rootId = "";
+  for (let i = 0; i < n; i++) {
+    // Traces of 4 spans: an agent root, then LLM / tool / retrieval children.
+    const pos = i % 4;
+    if (pos === 0) {
+      traceId = hex(rand, 16);
+      rootId = hex(rand, 8);
+    }
+    const spanId = pos === 0 ? rootId : hex(rand, 8);
+    const startNs = Math.floor(rand() * 1e9);
+    const durNs = 50_000_000 + Math.floor(rand() * 2e9);
+    const question = sentence(rand, 30);
+    const answer = sentence(rand, 40);
+    const attributes = {
+      "gen_ai.system": "openai",
+      "gen_ai.operation.name": pos === 1 ? "chat" : "invoke_agent",
+      "gen_ai.request.model": "gpt-4o-mini",
+      "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+      "gen_ai.response.id": "chatcmpl-" + hex(rand, 12),
+      "gen_ai.request.temperature": 0.2,
+      "gen_ai.request.max_tokens": 512,
+      "gen_ai.usage.input_tokens": 200 + Math.floor(rand() * 800),
+      "gen_ai.usage.output_tokens": 20 + Math.floor(rand() * 300),
+      "gen_ai.response.finish_reasons": ["stop"],
+      "gavel.span.type": pos === 0 ? "AGENT" : pos === 1 ? "LLM" : pos === 2 ? "TOOL" : "RETRIEVER",
+      "gavel.experiment.id": "exp-7f3a9c",
+      "session.id": "sess-" + hex(rand, 6),
+      "gavel.inputs": JSON.stringify({ messages: [{ role: "system", content: "You are a support agent." }, { role: "user", content: question }] }),
+      "gavel.outputs": JSON.stringify({ role: "assistant", content: answer }),
+    };
+    spans.push({
+      name: pos === 0 ? "support_agent" : pos === 1 ? "chat gpt-4o-mini" : pos === 2 ? "lookup_order" : "retrieve_docs",
+      kind: pos === 1 ? 2 : 0,
+      spanContext: () => ({ traceId, spanId, traceFlags: 1 }),
+      parentSpanContext: pos === 0 ? undefined : { traceId, spanId: rootId, traceFlags: 1, isRemote: false },
+      startTime: [t0 + i, startNs],
+      endTime: [t0 + i + Math.floor((startNs + durNs) / 1e9), (startNs + durNs) % 1e9],
+      status: { code: 1 },
+      attributes,
+      links: [],
+      events: [
+        { name: "gen_ai.content.prompt", time: [t0 + i, startNs + 1000], attributes: { "gen_ai.prompt": question.slice(0, 80) } },
+        { name: "gen_ai.content.completion", time: [t0 + i, startNs + 2000], attributes: { "gen_ai.completion": answer.slice(0, 80) } },
+      ],
+      duration: [Math.floor(durNs / 1e9), durNs % 1e9],
+      ended: true,
+      resource,
+      instrumentationScope: scope,
+      droppedAttributesCount: 0,
+      droppedEventsCount: 0,
+      droppedLinksCount: 0,
+    });
+  }
+  return spans;
+}
+
+// ------------------------------------------- (b) protobufjs reflection + map
+
+const OTLP_PROTO = `
+syntax = "proto3";
+package otlp;
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
+message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
+message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
+message InstrumentationScope { string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4; }
+message Span {
+  bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; bytes parent_span_id = 4;
+  string name = 5; SpanKind kind = 6; fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8;
+  repeated KeyValue attributes = 9; uint32 dropped_attributes_count = 10;
+  repeated Event events = 11; uint32 dropped_events_count = 12;
+  repeated Link links = 13; uint32 dropped_links_count = 14; Status status = 15; fixed32 flags = 16;
+  enum SpanKind { SPAN_KIND_UNSPECIFIED = 0; SPAN_KIND_INTERNAL = 1; SPAN_KIND_SERVER = 2; SPAN_KIND_CLIENT = 3; SPAN_KIND_PRODUCER = 4; SPAN_KIND_CONSUMER = 5; }
+  message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4; }
+  message Link { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; repeated KeyValue attributes = 4; uint32 dropped_attributes_count = 5; fixed32 flags = 6; }
+}
+message Status { reserved 1; string message = 2; StatusCode code = 3;
+  enum StatusCode { STATUS_CODE_UNSET = 0; STATUS_CODE_OK = 1; STATUS_CODE_ERROR = 2; } }
+message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4;
+  ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7; } }
+message ArrayValue { repeated AnyValue values = 1; }
+message KeyValueList { repeated KeyValue values = 1; }
+message KeyValue { string key = 1; AnyValue value = 2; }
+`;
+
+const RequestType = protobuf.parse(OTLP_PROTO).root.lookupType("otlp.ExportTraceServiceRequest");
+
+const hexOf = (b) => (b && b.length ? Buffer.from(b.buffer, b.byteOffset, b.length).toString("hex") : "");
+const nanos = (l) => (l == null ? 0n : typeof l === "number" ? BigInt(l) : (BigInt(l.high >>> 0) << 32n) | BigInt(l.low >>> 0));
+const isZero = (s) => /^0*$/.test(s);
+const int64Str = (l) => (typeof l === "number" ? String(l) : BigInt.asIntN(64, (BigInt(l.high >>> 0) << 32n) | BigInt(l.low >>> 0)).toString());
+const b64 = (b) => Buffer.from(b.buffer, b.byteOffset, b.length).toString("base64");
+
+function anyJson(v) {
+  if (!v) return "null";
+  switch (v.value) {
+    case "stringValue": return goJsonString(v.stringValue);
+    case "boolValue": return v.boolValue ? "true" : "false";
+    case "intValue": return int64Str(v.intValue);
+    case "doubleValue": return goJsonFloat(v.doubleValue);
+    case "arrayValue": return goJsonArray((v.arrayValue.values ?? []).map(anyJson));
+    case "kvlistValue": {
+      const kvs = v.kvlistValue.values ?? [];
+      return goJsonObject(kvs.map((kv) => kv.key), kvs.map((kv) => anyJson(kv.value)));
+    }
+    case "bytesValue": return '"' + b64(v.bytesValue) + '"';
+    default: return "null";
+  }
+}
+
+function anyString(v) {
+  if (!v) return "";
+  switch (v.value) {
+    case "stringValue": return v.stringValue;
+    case "boolValue": return v.boolValue ? "true" : "false";
+    case "intValue": return int64Str(v.intValue);
+    case "doubleValue": return goFloatString(v.doubleValue);
+    case "arrayValue":
+    case "kvlistValue": return anyJson(v) ?? "";
+    case "bytesValue": return b64(v.bytesValue);
+    default: return "";
+  }
+}
+
+const attrPairs = (kvs) => (kvs ?? []).map((kv) => [kv.key, anyString(kv.value)]);
+
+function decodeReflection(buf) {
+  const req = RequestType.decode(buf);
+  const rows = [];
+  let rejected = 0;
+  for (const rs of req.resourceSpans) {
+    const resAttrs = attrPairs(rs.resource?.attributes);
+    const serviceName = resAttrs.find((kv) => kv[0] === "service.name")?.[1] ?? "";
+    for (const ss of rs.scopeSpans) {
+      const scopeName = ss.scope?.name ?? "";
+      const scopeVersion = ss.scope?.version ?? "";
+      for (const s of ss.spans) {
+        const traceId = hexOf(s.traceId);
+        const spanId = hexOf(s.spanId);
+        const parent = hexOf(s.parentSpanId);
+        if (traceId.length !== 32 || isZero(traceId) || spanId.length !== 16 || isZero(spanId) || (parent !== "" && parent.length !== 16)) {
+          rejected++;
+          continue;
+        }
+        const start = nanos(s.startTimeUnixNano);
+        const end = nanos(s.endTimeUnixNano);
+        rows.push({
+          timestamp: start,
+          traceId,
+          spanId,
+          parentSpanId: isZero(parent) ? "" : parent,
+          traceState: s.traceState,
+          spanName: s.name,
+          spanKind: spanKindName(s.kind),
+          serviceName,
+          resourceAttributes: resAttrs,
+          scopeName,
+          scopeVersion,
+          spanAttributes: attrPairs(s.attributes),
+          duration: end > start ? end - start : 0n,
+          statusCode: statusCodeName(s.status?.code ?? 0),
+          statusMessage: s.status?.message ?? "",
+          events: s.events.map((e) => ({ timeUnixNano: nanos(e.timeUnixNano), name: e.name, attributes: attrPairs(e.attributes) })),
+          links: s.links.map((l) => ({
+            traceId: isZero(hexOf(l.traceId)) ? "" : hexOf(l.traceId),
+            spanId: isZero(hexOf(l.spanId)) ? "" : hexOf(l.spanId),
+            traceState: l.traceState,
+            attributes: attrPairs(l.attributes),
+          })),
+        });
+      }
+    }
+  }
+  return { rows, rejected };
+}
+
+// ---------------------------------------------------------------- measuring
+
+function measure(fn, input) {
+  const spansPerCall = SPANS;
+  // Warm-up long enough for the optimising compiler to settle.
+  const warmEnd = performance.now() + Math.min(ROUND_MS, 1000);
+  while (performance.now() < warmEnd) fn(input);
+  const rates = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    let calls = 0;
+    const t0 = performance.now();
+    let t1 = t0;
+    while (t1 - t0 < ROUND_MS) {
+      fn(input);
+      calls++;
+      t1 = performance.now();
+    }
+    rates.push((calls * spansPerCall) / ((t1 - t0) / 1000));
+  }
+  rates.sort((a, b) => a - b);
+  return { median: rates[Math.floor(rates.length / 2)], best: rates[rates.length - 1], usPerSpan: 1e6 / rates[Math.floor(rates.length / 2)] };
+}
+
+const spans = buildSpans(SPANS);
+const pbBody = ProtobufTraceSerializer.serializeRequest(spans);
+const jsonText = Buffer.from(JsonTraceSerializer.serializeRequest(spans)).toString("utf8");
+
+// The three paths must agree before their speed means anything.
+const ours = decodeTraceRequestProtobuf(pbBody);
+const theirs = decodeReflection(pbBody);
+const viaJson = decodeTraceRequestJson(JSON.parse(jsonText));
+const canon = (d) => JSON.stringify(d.rows, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+if (ours.rows.length !== SPANS || canon(ours) !== canon(theirs) || canon(ours) !== canon(viaJson)) {
+  console.error("decoders disagree; refusing to benchmark");
+  process.exit(1);
+}
+
+const results = [
+  ["(a) Gavel protobuf decoder → rows", measure((b) => decodeTraceRequestProtobuf(b), pbBody)],
+  ["(b) protobufjs reflection decode + map → rows", measure((b) => decodeReflection(b), pbBody)],
+  ["(c) OTLP/JSON: JSON.parse + Gavel JSON decoder → rows", measure((t) => decodeTraceRequestJson(JSON.parse(t)), jsonText)],
+];
+
+const fmt = (n) => Math.round(n).toLocaleString("en-US");
+console.log(`### OTLP trace decode, ${SPANS}-span request (${(pbBody.length / SPANS).toFixed(0)} B/span protobuf, ${(jsonText.length / SPANS).toFixed(0)} B/span JSON), node ${process.version}`);
+console.log("");
+console.log("| path | spans/s (median) | spans/s (best) | µs/span |");
+console.log("| --- | ---: | ---: | ---: |");
+for (const [name, r] of results) console.log(`| ${name} | ${fmt(r.median)} | ${fmt(r.best)} | ${r.usPerSpan.toFixed(2)} |`);
+console.log("");
+console.log(`(a)/(b) = ${(results[0][1].median / results[1][1].median).toFixed(2)}×; (a)/(c) = ${(results[0][1].median / results[2][1].median).toFixed(2)}×; ${ROUNDS} rounds of ${ROUND_MS} ms after warm-up.`);

@@ -1,0 +1,39 @@
+import { Router } from "express";
+import { z } from "zod";
+import type { Store } from "../store/store.js";
+import { createRun, getRun, listRuns, updateRun } from "../store/queries/runs.js";
+import { ApiError, parseInput } from "./errors.js";
+
+const CreateRun = z
+  .object({
+    experimentId: z.string().min(1, "experimentId must not be empty").max(128),
+    name: z.string().min(1).max(256).optional(),
+    kind: z.enum(["run", "evaluation"]).optional(),
+  })
+  .strict();
+const EndRun = z.object({ status: z.enum(["FINISHED", "FAILED"]) }).strict();
+const ListRuns = z.object({ experimentId: z.string().min(1), kind: z.enum(["run", "evaluation"]).optional() }).strict();
+
+export function runsRouter(store: Store): Router {
+  const r = Router();
+  r.post("/runs", async (req, res) => {
+    const run = await createRun(store.client, parseInput(CreateRun, req.body));
+    res.json({ runId: run.runId, name: run.name });
+  });
+  r.get("/runs", async (req, res) => {
+    const q = parseInput(ListRuns, req.query, "query");
+    res.json({ runs: await listRuns(store.client, q.experimentId, q.kind) });
+  });
+  r.get("/runs/:runId", async (req, res) => {
+    const run = await getRun(store.client, req.params.runId);
+    if (!run) throw new ApiError(404, "NOT_FOUND", `No run with id "${req.params.runId}".`);
+    res.json(run);
+  });
+  r.post("/runs/:runId/end", async (req, res) => {
+    const { status } = parseInput(EndRun, req.body);
+    const run = await updateRun(store.client, req.params.runId, { status, endTime: Date.now() });
+    if (!run) throw new ApiError(404, "NOT_FOUND", `No run with id "${req.params.runId}". Start one with POST /api/v1/runs.`);
+    res.json({ runId: run.runId, status: run.status });
+  });
+  return r;
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from "commander";
+import { registerStartCommand } from "./start-command.js";
+import { registerSqlCommand } from "./sql-command.js";
+import { registerMigrateCommand } from "./migrate-command.js";
+
+const program = new Command();
+program
+  .name("gavel")
+  .description("Gavel: an open platform for LLM judges on OpenTelemetry and ClickHouse")
+  .showHelpAfterError("(run `gavel --help` for usage)");
+
+registerStartCommand(program);
+registerSqlCommand(program);
+registerMigrateCommand(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof InvalidArgumentError) process.exitCode = 2;
+  console.error(`gavel: ${(err as Error).message}`);
+  process.exitCode ||= 1;
+});

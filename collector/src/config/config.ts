@@ -1,0 +1,88 @@
+import { z } from "zod";
+
+/**
+ * Server configuration from environment variables and CLI flags (flags win).
+ * Every invalid value is reported with the variable's name and what to set.
+ */
+export interface GavelConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  clickhouse?: { url: string; user: string; password: string; database: string };
+  /** Largest OTLP request body accepted, after decompression. */
+  maxBodyBytes: number;
+  /** Rows waiting for ClickHouse above which OTLP requests get 429/503. */
+  maxQueuedRows: number;
+  /** Rows per insert the writer aims for. */
+  batchRows: number;
+  /** How long the writer waits to fill a batch while an insert is already running. */
+  batchWaitMs: number;
+  sql: { maxExecutionSeconds: number; maxResultRows: number; maxMemoryBytes: number };
+  insecureListen: boolean;
+}
+
+const intFrom = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
+const envSchema = z.object({
+  GAVEL_PORT: intFrom("GAVEL_PORT", 0, 65535).optional(),
+  GAVEL_HOST: z.string().min(1).optional(),
+  GAVEL_DATA_DIR: z.string().min(1).optional(),
+  GAVEL_CLICKHOUSE_URL: z.string().url("GAVEL_CLICKHOUSE_URL must be a URL such as http://localhost:8123").optional(),
+  GAVEL_CLICKHOUSE_USER: z.string().optional(),
+  GAVEL_CLICKHOUSE_PASSWORD: z.string().optional(),
+  GAVEL_CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "GAVEL_CLICKHOUSE_DATABASE must be a plain identifier").optional(),
+  GAVEL_MAX_BODY_BYTES: intFrom("GAVEL_MAX_BODY_BYTES", 1024, 1 << 30).optional(),
+  GAVEL_MAX_QUEUED_ROWS: intFrom("GAVEL_MAX_QUEUED_ROWS", 1, 10_000_000).optional(),
+  GAVEL_BATCH_ROWS: intFrom("GAVEL_BATCH_ROWS", 1, 1_000_000).optional(),
+  GAVEL_BATCH_WAIT_MS: intFrom("GAVEL_BATCH_WAIT_MS", 0, 60_000).optional(),
+  GAVEL_SQL_MAX_EXECUTION_SECONDS: intFrom("GAVEL_SQL_MAX_EXECUTION_SECONDS", 1, 3600).optional(),
+  GAVEL_SQL_MAX_RESULT_ROWS: intFrom("GAVEL_SQL_MAX_RESULT_ROWS", 1, 10_000_000).optional(),
+  GAVEL_SQL_MAX_MEMORY_BYTES: intFrom("GAVEL_SQL_MAX_MEMORY_BYTES", 1 << 20, Number.MAX_SAFE_INTEGER).optional(),
+});
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export type ConfigOverrides = Partial<Pick<GavelConfig, "port" | "host" | "dataDir" | "insecureListen">>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): GavelConfig {
+  const picked = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k.startsWith("GAVEL_") && k in envSchema.shape && v !== ""),
+  );
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigError(`Invalid configuration: ${msg}. Fix or unset the variable and start again.`);
+  }
+  const e = parsed.data;
+  const url = e.GAVEL_CLICKHOUSE_URL;
+  return {
+    port: overrides.port ?? e.GAVEL_PORT ?? 4318,
+    host: overrides.host ?? e.GAVEL_HOST ?? "127.0.0.1",
+    dataDir: overrides.dataDir ?? e.GAVEL_DATA_DIR ?? "./.gavel/data",
+    clickhouse: url
+      ? {
+          url,
+          user: e.GAVEL_CLICKHOUSE_USER ?? "default",
+          password: e.GAVEL_CLICKHOUSE_PASSWORD ?? "",
+          database: e.GAVEL_CLICKHOUSE_DATABASE ?? "default",
+        }
+      : undefined,
+    maxBodyBytes: e.GAVEL_MAX_BODY_BYTES ?? 64 * 1024 * 1024,
+    maxQueuedRows: e.GAVEL_MAX_QUEUED_ROWS ?? 200_000,
+    batchRows: e.GAVEL_BATCH_ROWS ?? 20_000,
+    batchWaitMs: e.GAVEL_BATCH_WAIT_MS ?? 5,
+    sql: {
+      maxExecutionSeconds: e.GAVEL_SQL_MAX_EXECUTION_SECONDS ?? 30,
+      maxResultRows: e.GAVEL_SQL_MAX_RESULT_ROWS ?? 100_000,
+      maxMemoryBytes: e.GAVEL_SQL_MAX_MEMORY_BYTES ?? 2 * 1024 * 1024 * 1024,
+    },
+    insecureListen: overrides.insecureListen ?? false,
+  };
+}

@@ -1,0 +1,132 @@
+import type { Request, Response } from "express";
+import { gunzip, inflate } from "node:zlib";
+import { promisify } from "node:util";
+import type { GavelConfig } from "../config/config.js";
+import type { Store } from "../store/store.js";
+import { decodeTraceRequestProtobuf } from "../otlp/decode-protobuf.js";
+import { decodeTraceRequestJson } from "../otlp/decode-json.js";
+import { OtlpDecodeError } from "../otlp/errors.js";
+import { encodeExportResponse, encodeRpcStatus } from "../otlp/encode-response.js";
+import { encodeSpansRowBinary } from "../store/rowbinary.js";
+import { OverloadedError, StoreUnavailableError } from "./span-batcher.js";
+import type { DecodedSpans } from "../store/span-row.js";
+
+const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
+
+type WireFormat = "protobuf" | "json";
+
+// google.rpc.Code values used in Status bodies.
+const RPC_INVALID_ARGUMENT = 3;
+const RPC_RESOURCE_EXHAUSTED = 8;
+const RPC_UNAVAILABLE = 14;
+
+class HttpFailure extends Error {
+  constructor(readonly status: number, readonly rpcCode: number, message: string, readonly retryAfter?: number) {
+    super(message);
+  }
+}
+
+function wireFormatOf(req: Request): WireFormat | null {
+  const ct = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  if (ct === "application/x-protobuf" || ct === "application/protobuf") return "protobuf";
+  if (ct === "application/json") return "json";
+  return null;
+}
+
+/** Reads the raw body, refusing it as soon as it passes the limit instead of buffering it all. */
+function readBody(req: Request, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(new HttpFailure(413, RPC_RESOURCE_EXHAUSTED, `Request body of ${declared} bytes exceeds the limit of ${limit} bytes (GAVEL_MAX_BODY_BYTES); send smaller batches.`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on("data", (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > limit) {
+        failed = true;
+        reject(new HttpFailure(413, RPC_RESOURCE_EXHAUSTED, `Request body exceeds the limit of ${limit} bytes (GAVEL_MAX_BODY_BYTES); send smaller batches.`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => failed || resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on("error", (e) => failed || reject(e));
+  });
+}
+
+async function decompress(req: Request, body: Buffer, limit: number): Promise<Buffer> {
+  const enc = (req.headers["content-encoding"] ?? "identity").toString().trim().toLowerCase();
+  if (enc === "identity" || enc === "") return body;
+  if (enc !== "gzip" && enc !== "deflate") {
+    throw new HttpFailure(415, RPC_INVALID_ARGUMENT, `Content-Encoding "${enc}" is not supported; use gzip or none.`);
+  }
+  try {
+    // maxOutputLength stops a gzip bomb while it inflates, not after.
+    return await (enc === "gzip" ? gunzipAsync : inflateAsync)(body, { maxOutputLength: limit });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE" || err instanceof RangeError) {
+      throw new HttpFailure(413, RPC_RESOURCE_EXHAUSTED, `Decompressed body exceeds the limit of ${limit} bytes (GAVEL_MAX_BODY_BYTES); send smaller batches.`);
+    }
+    throw new HttpFailure(400, RPC_INVALID_ARGUMENT, `The body is not valid ${enc} data (${(err as Error).message}).`);
+  }
+}
+
+function decode(format: WireFormat, body: Buffer): DecodedSpans {
+  if (format === "protobuf") return decodeTraceRequestProtobuf(body);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch (err) {
+    throw new OtlpDecodeError(`The body is not valid JSON: ${(err as Error).message}`);
+  }
+  return decodeTraceRequestJson(parsed);
+}
+
+function sendStatus(res: Response, format: WireFormat, f: HttpFailure): void {
+  const { body, contentType } = encodeRpcStatus(format, f.rpcCode, f.message);
+  if (f.retryAfter !== undefined) res.setHeader("Retry-After", String(f.retryAfter));
+  res.status(f.status).type(contentType).send(body);
+}
+
+/**
+ * POST /v1/traces (OTLP/HTTP). Answers 200 only after the spans are in ClickHouse;
+ * the batcher groups concurrent requests into one insert.
+ */
+export function otlpTracesHandler(store: Store, config: GavelConfig) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const format = wireFormatOf(req);
+    if (!format) {
+      req.resume();
+      return sendStatus(res, "json", new HttpFailure(415, RPC_INVALID_ARGUMENT,
+        `Content-Type "${req.headers["content-type"] ?? ""}" is not supported; send application/x-protobuf or application/json.`));
+    }
+    try {
+      const raw = await readBody(req, config.maxBodyBytes);
+      const body = await decompress(req, raw, config.maxBodyBytes);
+      let decoded: DecodedSpans;
+      try {
+        decoded = decode(format, body);
+      } catch (err) {
+        if (err instanceof OtlpDecodeError) throw new HttpFailure(400, RPC_INVALID_ARGUMENT, `Undecodable OTLP ${format} body: ${err.message}`);
+        throw err;
+      }
+      if (decoded.rows.length > 0) {
+        await store.batcher.submit(encodeSpansRowBinary(decoded.rows), decoded.rows.length);
+      }
+      const out = encodeExportResponse(format, decoded.rejected, decoded.rejectReason);
+      res.status(200).type(out.contentType).send(out.body);
+    } catch (err) {
+      if (err instanceof HttpFailure) return sendStatus(res, format, err);
+      if (err instanceof OverloadedError) return sendStatus(res, format, new HttpFailure(429, RPC_RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds));
+      if (err instanceof StoreUnavailableError) return sendStatus(res, format, new HttpFailure(503, RPC_UNAVAILABLE, err.message, err.retryAfterSeconds));
+      console.error("[gavel] OTLP ingest failed:", err);
+      sendStatus(res, format, new HttpFailure(503, RPC_UNAVAILABLE, "Internal error while storing spans; retry.", 5));
+    }
+  };
+}

@@ -1,0 +1,120 @@
+import type { SpanWriter } from "../store/span-writer.js";
+
+/** The store cannot take more right now; the caller should answer 429 with Retry-After. */
+export class OverloadedError extends Error {
+  override name = "OverloadedError";
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Gavel is ingesting more than ClickHouse can store right now; retry after ${retryAfterSeconds}s.`);
+  }
+}
+
+/** The store failed; the caller should answer 503 with Retry-After. Nothing from the batch was acknowledged. */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+  constructor(readonly retryAfterSeconds: number, cause: unknown) {
+    super(`ClickHouse did not accept the spans (${(cause as Error)?.message ?? cause}); retry after ${retryAfterSeconds}s.`);
+  }
+}
+
+interface Pending {
+  body: Buffer;
+  rows: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export interface BatcherOptions {
+  /** Rows per insert to aim for. */
+  batchRows: number;
+  /** Extra wait for more requests once a batch has started filling; 0 = next tick. */
+  batchWaitMs: number;
+  /** Rows queued (not yet stored) above which new requests are refused. */
+  maxQueuedRows: number;
+}
+
+export interface BatcherStats {
+  queuedRows: number;
+  inserts: number;
+  insertedRows: number;
+  failedInserts: number;
+  refusedRequests: number;
+}
+
+/**
+ * Micro-batches OTLP requests into ClickHouse inserts without giving up
+ * ack-after-store: `submit` resolves only when the insert holding that request's
+ * rows has succeeded. One insert runs at a time; requests that arrive meanwhile
+ * form the next batch, so batches grow with load and latency stays low when idle.
+ */
+export class SpanBatcher {
+  private queue: Pending[] = [];
+  private queuedRows = 0;
+  private inFlight: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private lastFailureAt = 0;
+  readonly stats: BatcherStats = { queuedRows: 0, inserts: 0, insertedRows: 0, failedInserts: 0, refusedRequests: 0 };
+
+  constructor(private readonly writer: SpanWriter, private readonly opts: BatcherOptions) {}
+
+  /** Queue rows (already RowBinary-encoded); resolves once they are stored. */
+  submit(body: Buffer, rows: number): Promise<void> {
+    if (rows === 0) return Promise.resolve();
+    if (this.queuedRows > 0 && this.queuedRows + rows > this.opts.maxQueuedRows) {
+      this.stats.refusedRequests++;
+      // A recent store failure means the backlog will not drain soon: ask for a longer pause.
+      const retry = Date.now() - this.lastFailureAt < 10_000 ? 5 : 1;
+      return Promise.reject(new OverloadedError(retry));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ body, rows, resolve, reject });
+      this.queuedRows += rows;
+      this.stats.queuedRows = this.queuedRows;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.inFlight || this.timer) return;
+    // Let requests decoded in the same turn of the event loop join this batch.
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.inFlight = this.drainOnce().finally(() => {
+        this.inFlight = null;
+        if (this.queue.length > 0) this.schedule();
+      });
+    }, this.queuedRows >= this.opts.batchRows ? 0 : this.opts.batchWaitMs);
+  }
+
+  private async drainOnce(): Promise<void> {
+    const batch: Pending[] = [];
+    let rows = 0;
+    while (this.queue.length > 0 && (batch.length === 0 || rows + this.queue[0]!.rows <= this.opts.batchRows)) {
+      const p = this.queue.shift()!;
+      batch.push(p);
+      rows += p.rows;
+    }
+    const body = batch.length === 1 ? batch[0]!.body : Buffer.concat(batch.map((p) => p.body));
+    try {
+      await this.writer.write(body);
+      this.stats.inserts++;
+      this.stats.insertedRows += rows;
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      this.stats.failedInserts++;
+      this.lastFailureAt = Date.now();
+      const e = new StoreUnavailableError(5, err);
+      for (const p of batch) p.reject(e);
+    } finally {
+      this.queuedRows -= rows;
+      this.stats.queuedRows = this.queuedRows;
+    }
+  }
+
+  /** Resolves when everything submitted so far has been stored or failed. */
+  async flush(): Promise<void> {
+    while (this.inFlight || this.timer || this.queue.length > 0) {
+      if (this.inFlight) await this.inFlight;
+      else await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Compiles a parsed trace filter to a ClickHouse boolean expression over
+ * `gavel_traces AS t`. Every value the user wrote — including tag, attribute and
+ * assessment names — travels as a query parameter; the SQL text is built only from
+ * this file's constants, so no filter can change the shape of the query.
+ */
+import { INPUTS_EXPR, OUTPUTS_EXPR } from "../store/schema.js";
+import { parseTraceFilter, type FilterClause, type FilterValue, type Operator } from "./filter-parser.js";
+
+export type ParamType = "String" | "Float64" | "Int64" | "UInt64" | "UInt32" | "Bool" | "Array(String)" | "Array(Float64)";
+
+/** Allocates query parameter names and collects their values for @clickhouse/client's `query_params`. */
+export class ParamBag {
+  readonly values: Record<string, unknown> = {};
+  private count = 0;
+
+  constructor(private readonly prefix = "p") {}
+
+  /** A new parameter holding `value`; returns its placeholder, e.g. `{p3:String}`. */
+  add(type: ParamType, value: unknown): string {
+    const name = `${this.prefix}${this.count++}`;
+    this.values[name] = value;
+    return `{${name}:${type}}`;
+  }
+}
+
+// The trace's status as the API shows it: anything but Ok/Error counts as UNSET,
+// matching statusOf() in the store, so a filter agrees with what the list displays.
+export const TRACE_STATUS_SQL = "multiIf(t.StatusCode = 'Error', 'ERROR', t.StatusCode = 'Ok', 'OK', 'UNSET')";
+
+// An assessment's value read three ways. Value is JSON written by Gavel, but events
+// from other GenAI-semconv tools may carry plain text, hence the isValidJSON guard.
+// A JSON null (an errored judge) has no value and so matches nothing.
+const ASSESSMENT_TEXT_SQL =
+  "multiIf(NOT isValidJSON(Value), Value, JSONType(Value) = 'String', JSONExtractString(Value), JSONType(Value) = 'Null', NULL, Value)";
+// The JSON number first; then the semconv score (a judge may give a label and a score);
+// then a numeric string such as "4".
+const ASSESSMENT_NUMBER_SQL =
+  "coalesce(if(JSONType(Value) IN ('Int64', 'UInt64', 'Double'), JSONExtractFloat(Value), NULL), ScoreValue, " +
+  "if(JSONType(Value) = 'String', toFloat64OrNull(JSONExtractString(Value)), NULL))";
+
+const MAX_MS_FOR_INT64_NS = 9_223_372_036_854;
+
+function compare(expr: string, op: Operator, v: FilterValue, params: ParamBag): string {
+  switch (v.type) {
+    case "string":
+      return `${expr} ${op} ${params.add("String", v.value)}`;
+    case "number":
+      return `${expr} ${op} ${params.add("Float64", v.value)}`;
+    case "boolean":
+      return `${expr} ${op} ${params.add("Bool", v.value)}`;
+    case "string_list":
+      return `${expr} ${op} ${params.add("Array(String)", v.values)}`;
+    case "number_list":
+      return `${expr} ${op} ${params.add("Array(Float64)", v.values)}`;
+  }
+}
+
+/**
+ * Timestamps compare at millisecond resolution (timestamp_ms is the floor of the
+ * nanosecond start), rewritten as ranges on the raw column so the primary key
+ * (ExperimentId, Timestamp, TraceId) can skip granules.
+ */
+function timestampCompare(op: Operator, ms: number, params: ParamBag): string {
+  const at = (n: number) => `fromUnixTimestamp64Milli(${params.add("Int64", Math.min(n, MAX_MS_FOR_INT64_NS))})`;
+  switch (op) {
+    case ">":
+      return `t.Timestamp >= ${at(ms + 1)}`;
+    case ">=":
+      return `t.Timestamp >= ${at(ms)}`;
+    case "<":
+      return `t.Timestamp < ${at(ms)}`;
+    case "<=":
+      return `t.Timestamp < ${at(ms + 1)}`;
+    case "=":
+      return `t.Timestamp >= ${at(ms)} AND t.Timestamp < ${at(ms + 1)}`;
+    case "!=":
+      return `NOT (t.Timestamp >= ${at(ms)} AND t.Timestamp < ${at(ms + 1)})`;
+    default:
+      throw new Error(`unreachable: ${op} on trace.timestamp_ms`);
+  }
+}
+
+/** A trace matches a span condition when ANY of its spans does; each clause picks its own span. */
+const anySpan = (cond: string) => `t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${cond})`;
+
+function assessmentValue(op: Operator, v: FilterValue, params: ParamBag): string {
+  switch (v.type) {
+    case "string":
+    case "string_list":
+      return compare(ASSESSMENT_TEXT_SQL, op, v, params);
+    case "number":
+    case "number_list":
+      return compare(ASSESSMENT_NUMBER_SQL, op, v, params);
+    case "boolean":
+      return `JSONType(Value) = 'Bool' AND ${compare("JSONExtractBool(Value)", op, v, params)}`;
+  }
+}
+
+function traceAttr(c: FilterClause & { field: { entity: "trace" } }, params: ParamBag): string {
+  switch (c.field.attr) {
+    case "status":
+      return compare(TRACE_STATUS_SQL, c.op, c.value, params);
+    case "timestamp_ms":
+      return timestampCompare(c.op, (c.value as { value: number }).value, params);
+    case "execution_time_ms":
+      // Fractional milliseconds, exactly the executionTimeMs the API returns.
+      return compare("t.Duration / 1000000", c.op, c.value, params);
+    case "name":
+      return compare("t.Name", c.op, c.value, params);
+    case "run_id":
+      return compare("t.RunId", c.op, c.value, params);
+    case "experiment_id":
+      return compare("t.ExperimentId", c.op, c.value, params);
+    case "trace_id":
+      return compare("t.TraceId", c.op, c.value, params);
+    case "text": {
+      const p = params.add("String", (c.value as { value: string }).value);
+      const m = (e: string) => `${e} ${c.op} ${p}`;
+      return `${m("t.Name")} OR ${m("t.Inputs")} OR ${m("t.Outputs")} OR ${anySpan(
+        `${m("SpanName")} OR ${m(INPUTS_EXPR)} OR ${m(OUTPUTS_EXPR)}`,
+      )}`;
+    }
+  }
+}
+
+export function compileClause(c: FilterClause, params: ParamBag): string {
+  const f = c.field;
+  switch (f.entity) {
+    case "trace":
+      return traceAttr(c as FilterClause & { field: { entity: "trace" } }, params);
+    case "span":
+      return anySpan(compare(f.attr === "name" ? "SpanName" : "SpanType", c.op, c.value, params));
+    case "span_attribute": {
+      const k = params.add("String", f.key);
+      const expr = c.value.type === "number" || c.value.type === "number_list" ? `toFloat64OrNull(SpanAttributes[${k}])` : `SpanAttributes[${k}]`;
+      // mapContains lets the bloom filter on the map's keys skip granules.
+      return anySpan(`mapContains(SpanAttributes, ${k}) AND ${compare(expr, c.op, c.value, params)}`);
+    }
+    case "tag":
+    case "metadata": {
+      // A missing key never matches, not even `!=`: MLflow's semantics, and what users
+      // mean by "tag env is not prod" far more often than "has no env tag".
+      const col = f.entity === "tag" ? "t.Tags" : "t.Metadata";
+      const k = params.add("String", f.key);
+      return `mapContains(${col}, ${k}) AND ${compare(`${col}[${k}]`, c.op, c.value, params)}`;
+    }
+    case "assessment": {
+      // FINAL keeps the latest version of each assessment; Valid/Deleted are filtered
+      // after it, so an overridden or deleted assessment no longer matches.
+      const conds = [`Name = ${params.add("String", f.name)}`];
+      if (f.kind) conds.push(`Kind = ${params.add("String", f.kind)}`);
+      conds.push("Valid", "NOT Deleted", assessmentValue(c.op, c.value, params));
+      return `t.TraceId IN (SELECT TraceId FROM gavel_assessments FINAL WHERE ${conds.join(" AND ")})`;
+    }
+  }
+}
+
+export function compileClauses(clauses: FilterClause[], params: ParamBag): string {
+  if (clauses.length === 0) return "1";
+  return clauses.map((c) => `(${compileClause(c, params)})`).join(" AND ");
+}
+
+/**
+ * The filter as a ClickHouse boolean expression over `gavel_traces AS t`, with its
+ * values added to `params`; `'1'` when the filter is empty.
+ * @throws FilterSyntaxError
+ */
+export function compileTraceFilter(filter: string | undefined, params: ParamBag): string {
+  return compileClauses(parseTraceFilter(filter), params);
+}

@@ -1,0 +1,288 @@
+/**
+ * Trace search over `gavel_traces` (one row per trace: its root span), with MLflow's
+ * filter language and keyset paging. A page token carries the sort-key values of the
+ * last row returned, so the next page is a range read from the primary key
+ * (ExperimentId, Timestamp, TraceId) rather than an OFFSET that rescans every earlier page.
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import { createHash } from "node:crypto";
+import { SearchRequestError } from "./errors.js";
+import { compileTraceFilter, ParamBag, TRACE_STATUS_SQL, type ParamType } from "./filter-compiler.js";
+
+export interface TraceSearchRequest {
+  /** Experiments to search; absent or empty searches all of them. */
+  experimentIds?: string[];
+  /** MLflow filter string; see filter-parser.ts. */
+  filter?: string;
+  /** e.g. `["timestamp_ms DESC"]` (the default), `["execution_time_ms ASC", "name"]`. */
+  orderBy?: string[];
+  /** Default 100, at most 1000. */
+  maxResults?: number;
+  pageToken?: string;
+  /** Judges' own LLM traces are hidden unless asked for. */
+  includeJudgeTraces?: boolean;
+}
+
+export interface TraceSummaryRow {
+  traceId: string;
+  experimentId: string;
+  runId: string;
+  name: string;
+  serviceName: string;
+  spanType: string;
+  /** Unix nanoseconds, decimal: beyond Number's exact range. */
+  timestampNs: string;
+  durationNs: string;
+  status: "OK" | "ERROR" | "UNSET";
+  inputs: string;
+  outputs: string;
+  tags: Record<string, string>;
+  metadata: Record<string, string>;
+  rootSpanId: string;
+}
+
+export interface TraceSearchPage {
+  rows: TraceSummaryRow[];
+  /** Present when more rows may follow; pass it back with the same search. */
+  nextPageToken?: string;
+}
+
+export const DEFAULT_MAX_RESULTS = 100;
+export const MAX_MAX_RESULTS = 1000;
+
+export class InvalidPageTokenError extends SearchRequestError {
+  override name = "InvalidPageTokenError";
+
+  constructor(message: string) {
+    super("INVALID_PAGE_TOKEN", "pageToken", message);
+  }
+}
+
+export class InvalidOrderByError extends SearchRequestError {
+  override name = "InvalidOrderByError";
+
+  constructor(message: string) {
+    super("INVALID_ORDER_BY", "orderBy", message);
+  }
+}
+
+export class InvalidSearchParameterError extends SearchRequestError {
+  override name = "InvalidSearchParameterError";
+}
+
+export type SortField = "timestamp_ms" | "execution_time_ms" | "name" | "status" | "trace_id";
+export type SortDirection = "ASC" | "DESC";
+
+export interface SortKey {
+  field: SortField;
+  direction: SortDirection;
+  /** The SQL sort expression over `gavel_traces AS t`. */
+  sql: string;
+}
+
+export interface CompiledOrderBy {
+  /** The requested keys, then TraceId as the tie-breaker that makes the order total. */
+  keys: SortKey[];
+  /** For `ORDER BY`. */
+  sql: string;
+}
+
+interface SortFieldDef {
+  sql: string;
+  /** The key's value in a result row, as the page token stores it. */
+  fromRow: (r: TraceSummaryRow) => string;
+  /** The token's value back as a typed SQL operand; undefined when it is malformed. */
+  operand: (v: string, params: ParamBag) => string | undefined;
+}
+
+const param = (type: ParamType, test?: RegExp) => (v: string, params: ParamBag) =>
+  test && !test.test(v) ? undefined : params.add(type, v);
+
+const SORT_FIELDS: Record<SortField, SortFieldDef> = {
+  timestamp_ms: {
+    sql: "t.Timestamp",
+    fromRow: (r) => r.timestampNs,
+    operand: (v, params) => (/^-?\d{1,19}$/.test(v) ? `fromUnixTimestamp64Nano(${params.add("Int64", v)})` : undefined),
+  },
+  execution_time_ms: { sql: "t.Duration", fromRow: (r) => r.durationNs, operand: param("UInt64", /^\d{1,20}$/) },
+  name: { sql: "t.Name", fromRow: (r) => r.name, operand: param("String") },
+  status: { sql: TRACE_STATUS_SQL, fromRow: (r) => r.status, operand: param("String") },
+  trace_id: { sql: "t.TraceId", fromRow: (r) => r.traceId, operand: param("String") },
+};
+
+const SORT_ALIASES: Record<string, SortField> = {
+  timestamp_ms: "timestamp_ms",
+  timestamp: "timestamp_ms",
+  execution_time_ms: "execution_time_ms",
+  execution_time: "execution_time_ms",
+  name: "name",
+  status: "status",
+};
+const SORTABLE = "timestamp_ms, execution_time_ms, name, status";
+
+/**
+ * MLflow-style order-by entries (`"<field> [ASC|DESC]"`, ascending when omitted) over an
+ * allowlist. TraceId is appended in the direction of the first key, so ties break the
+ * same way on every page and the default order reads the primary key backwards.
+ */
+export function compileOrderBy(orderBy: string[] | undefined): CompiledOrderBy {
+  const entries = orderBy && orderBy.length > 0 ? orderBy : ["timestamp_ms DESC"];
+  const keys: SortKey[] = [];
+  for (const entry of entries) {
+    const m = /^\s*(?:(?:trace|attributes|attribute)\.)?([A-Za-z_]+)(?:\s+(ASC|DESC))?\s*$/i.exec(entry);
+    const field = m ? SORT_ALIASES[m[1]!.toLowerCase()] : undefined;
+    if (!m || !field) {
+      throw new InvalidOrderByError(
+        `Invalid orderBy entry "${entry.slice(0, 100)}". Write "<field> [ASC|DESC]" with a field among ${SORTABLE}, ` +
+          `e.g. ["timestamp_ms DESC"].`,
+      );
+    }
+    if (keys.some((k) => k.field === field)) {
+      throw new InvalidOrderByError(`orderBy names ${field} twice ("${entry}"). Give each field once.`);
+    }
+    keys.push({ field, direction: (m[2]?.toUpperCase() ?? "ASC") as SortDirection, sql: SORT_FIELDS[field].sql });
+  }
+  keys.push({ field: "trace_id", direction: keys[0]!.direction, sql: SORT_FIELDS.trace_id.sql });
+  return { keys, sql: keys.map((k) => `${k.sql} ${k.direction}`).join(", ") };
+}
+
+interface PageToken {
+  v: 1;
+  /** Hash of the search the token belongs to. */
+  h: string;
+  /** Sort-key values of the last row returned, in key order. */
+  k: string[];
+}
+
+function encodeToken(t: PageToken): string {
+  return Buffer.from(JSON.stringify(t)).toString("base64url");
+}
+
+const RESTART = "Repeat the search without pageToken to start from the first page.";
+
+function decodeToken(token: string, hash: string, keyCount: number): string[] {
+  let t: Partial<PageToken> | undefined;
+  if (/^[A-Za-z0-9_-]+$/.test(token)) {
+    try {
+      t = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as Partial<PageToken>;
+    } catch {
+      t = undefined;
+    }
+  }
+  if (!t || typeof t !== "object" || t.v !== 1 || typeof t.h !== "string" || !Array.isArray(t.k) || !t.k.every((x) => typeof x === "string")) {
+    throw new InvalidPageTokenError(`pageToken is not a token this server issued (it may be truncated or edited). ${RESTART}`);
+  }
+  if (t.h !== hash || t.k.length !== keyCount) {
+    throw new InvalidPageTokenError(
+      "pageToken belongs to a different search: experimentIds, filter, orderBy and includeJudgeTraces must stay the same " +
+        `while paging (only maxResults may change). ${RESTART}`,
+    );
+  }
+  return t.k;
+}
+
+/**
+ * Rows strictly after the last row of the previous page, in the order of `keys`:
+ * (k1 after v1) OR (k1 = v1 AND k2 after v2) OR … The leading inclusive bound on the
+ * first key is redundant but lets ClickHouse prune granules by range.
+ */
+function keysetCondition(keys: SortKey[], values: string[], params: ParamBag): string {
+  const operands = keys.map((k, i) => {
+    const o = SORT_FIELDS[k.field].operand(values[i]!, params);
+    if (o === undefined) throw new InvalidPageTokenError(`pageToken holds a malformed ${k.field} value. ${RESTART}`);
+    return o;
+  });
+  const after = (i: number) => `${keys[i]!.sql} ${keys[i]!.direction === "DESC" ? "<" : ">"} ${operands[i]}`;
+  const branches = keys.map((_, i) => {
+    const eq = keys.slice(0, i).map((k, j) => `${k.sql} = ${operands[j]}`);
+    return `(${[...eq, after(i)].join(" AND ")})`;
+  });
+  const first = keys[0]!;
+  return `${first.sql} ${first.direction === "DESC" ? "<=" : ">="} ${operands[0]} AND (${branches.join(" OR ")})`;
+}
+
+function resolveMaxResults(n: number | undefined): number {
+  if (n === undefined) return DEFAULT_MAX_RESULTS;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_MAX_RESULTS) {
+    throw new InvalidSearchParameterError(
+      "INVALID_PARAMETER_VALUE",
+      "maxResults",
+      `maxResults must be a whole number from 1 to ${MAX_MAX_RESULTS} (got ${String(n)}); fetch more with nextPageToken.`,
+    );
+  }
+  return n;
+}
+
+const SELECT = `SELECT t.TraceId AS traceId, t.ExperimentId AS experimentId, t.RunId AS runId, t.Name AS name,
+  t.ServiceName AS serviceName, t.SpanType AS spanType,
+  toString(toUnixTimestamp64Nano(t.Timestamp)) AS timestampNs, toString(t.Duration) AS durationNs,
+  ${TRACE_STATUS_SQL} AS status, t.Inputs AS inputs, t.Outputs AS outputs, t.Tags AS tags, t.Metadata AS metadata,
+  t.RootSpanId AS rootSpanId
+FROM gavel_traces AS t`;
+
+export interface TraceSearchQuery {
+  query: string;
+  params: Record<string, unknown>;
+  /** Rows wanted; the query asks for one more to learn whether a next page exists. */
+  limit: number;
+  order: CompiledOrderBy;
+  /** Identifies the search in its page tokens. */
+  hash: string;
+}
+
+/**
+ * The SQL and parameters of one page, without running it (for EXPLAIN and for callers
+ * that stream). Validates the whole request.
+ * @throws FilterSyntaxError, InvalidOrderByError, InvalidPageTokenError, InvalidSearchParameterError
+ */
+export function buildTraceSearchQuery(req: TraceSearchRequest): TraceSearchQuery {
+  const limit = resolveMaxResults(req.maxResults);
+  const order = compileOrderBy(req.orderBy);
+  const params = new ParamBag();
+  const where: string[] = [];
+
+  const experiments = [...new Set(req.experimentIds ?? [])].sort();
+  // A single id as `=` lets ClickHouse treat ExperimentId as fixed and read the
+  // (Timestamp, TraceId) part of the primary key in order.
+  if (experiments.length === 1) where.push(`t.ExperimentId = ${params.add("String", experiments[0])}`);
+  else if (experiments.length > 1) where.push(`t.ExperimentId IN ${params.add("Array(String)", experiments)}`);
+  if (!req.includeJudgeTraces) where.push("NOT t.IsJudge");
+  const filterSql = compileTraceFilter(req.filter, params);
+  if (filterSql !== "1") where.push(filterSql);
+
+  // Everything that defines the result set, in canonical form: the SQL is built from
+  // constants and the values are the parsed ones, so whitespace or keyword case in the
+  // filter does not invalidate a token, but any change of meaning does.
+  const hash = createHash("sha256")
+    .update(JSON.stringify([where, params.values, order.sql]))
+    .digest("base64url")
+    .slice(0, 22);
+
+  if (req.pageToken !== undefined && req.pageToken !== "") {
+    const values = decodeToken(req.pageToken, hash, order.keys.length);
+    where.push(keysetCondition(order.keys, values, params));
+  }
+
+  // LIMIT 1 BY drops a root span stored twice (an exporter retry) before the
+  // ReplacingMergeTree has merged it: both copies sort next to each other.
+  const query = `${SELECT}
+WHERE ${where.length > 0 ? where.join("\n  AND ") : "1"}
+ORDER BY ${order.sql}
+LIMIT 1 BY t.TraceId
+LIMIT ${params.add("UInt32", limit + 1)}`;
+  return { query, params: params.values, limit, order, hash };
+}
+
+/**
+ * One page of trace summaries.
+ * @throws FilterSyntaxError, InvalidOrderByError, InvalidPageTokenError, InvalidSearchParameterError
+ */
+export async function searchTraceSummaries(client: ClickHouseClient, req: TraceSearchRequest): Promise<TraceSearchPage> {
+  const { query, params, limit, order, hash } = buildTraceSearchQuery(req);
+  const rs = await client.query({ query, query_params: params, format: "JSONEachRow" });
+  const rows = await rs.json<TraceSummaryRow>();
+  if (rows.length <= limit) return { rows };
+  rows.length = limit;
+  const last = rows[limit - 1]!;
+  return { rows, nextPageToken: encodeToken({ v: 1, h: hash, k: order.keys.map((k) => SORT_FIELDS[k.field].fromRow(last)) }) };
+}

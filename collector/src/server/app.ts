@@ -1,0 +1,35 @@
+import express, { type Express } from "express";
+import type { GavelConfig } from "../config/config.js";
+import type { Store } from "../store/store.js";
+import { otlpTracesHandler } from "../ingest/otlp-receiver.js";
+import { errorMiddleware, sendError } from "../api/errors.js";
+import { experimentsRouter } from "../api/experiments-routes.js";
+import { runsRouter } from "../api/runs-routes.js";
+import { tracesRouter } from "../api/traces-routes.js";
+import { sqlRouter } from "../api/sql-routes.js";
+
+export function createApp(store: Store, config: GavelConfig): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  // OTLP reads its own raw body: it needs the size limit before and after gunzip.
+  app.post("/v1/traces", otlpTracesHandler(store, config));
+
+  app.get("/healthz", async (_req, res) => {
+    const ok = await store.ping();
+    res.status(ok ? 200 : 503).json({ status: ok ? "ok" : "store unavailable", store: store.mode, schemaVersion: store.migration.current });
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: "16mb" }));
+  api.use(experimentsRouter(store));
+  api.use(runsRouter(store));
+  api.use(tracesRouter(store));
+  api.use(sqlRouter(store, config));
+  api.use((req, res) => sendError(res, 404, "NOT_FOUND", `No API route ${req.method} /api/v1${req.path}. See docs/rest-api.md.`));
+  app.use("/api/v1", api);
+
+  app.use(errorMiddleware);
+  return app;
+}

@@ -1,0 +1,95 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import {
+  gavelAssessments,
+  gavelAssessmentsMv,
+  gavelExperiments,
+  gavelRuns,
+  gavelSchemaMigrations,
+  gavelTraces,
+  gavelTracesMv,
+  otelTraces,
+  otelTracesGavelColumns,
+  otelTracesTraceIdTs,
+  otelTracesTraceIdTsMv,
+  renderDDL,
+  type RenderOptions,
+  type SchemaObject,
+} from "./schema.js";
+
+export interface Migration {
+  version: number;
+  name: string;
+  objects: SchemaObject[];
+  /** Data statements run after the DDL (seed rows). Must be idempotent. */
+  seed?: string[];
+}
+
+/**
+ * Append-only: a released migration is never edited, a change is a new version.
+ * Every statement is idempotent (IF NOT EXISTS), so a migration interrupted by a
+ * crash simply runs again.
+ */
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "otel traces, trace summaries, experiments, runs",
+    objects: [
+      otelTraces,
+      otelTracesGavelColumns,
+      otelTracesTraceIdTs,
+      otelTracesTraceIdTsMv,
+      gavelTraces,
+      gavelTracesMv,
+      gavelExperiments,
+      gavelRuns,
+    ],
+    seed: [
+      // MLflow's convention: experiment 0 is "Default" and takes traces that name none.
+      `INSERT INTO gavel_experiments (ExperimentId, Name, CreatedAt, Tags, Version)
+       SELECT '0', 'Default', now64(3), map(), 0
+       WHERE (SELECT count() FROM gavel_experiments WHERE ExperimentId = '0') = 0`,
+    ],
+  },
+  {
+    version: 2,
+    name: "assessments projected from gen_ai.evaluation.result events",
+    objects: [gavelAssessments, gavelAssessmentsMv],
+  },
+];
+
+export function migrationStatements(m: Migration, opts: RenderOptions = {}): string[] {
+  return [...m.objects.flatMap((o) => renderDDL(o, opts)), ...(m.seed ?? [])];
+}
+
+/** Every DDL statement of the schema, in order; used by `gavel migrate --print` and the DDL tests. */
+export function allSchemaStatements(opts: RenderOptions = {}): string[] {
+  return [...renderDDL(gavelSchemaMigrations, opts), ...MIGRATIONS.flatMap((m) => migrationStatements(m, opts))];
+}
+
+export interface MigrateResult {
+  applied: number[];
+  current: number;
+}
+
+export async function migrate(client: ClickHouseClient, opts: RenderOptions = {}): Promise<MigrateResult> {
+  for (const stmt of renderDDL(gavelSchemaMigrations, opts)) await client.command({ query: stmt });
+  const rs = await client.query({ query: "SELECT DISTINCT Version FROM gavel_schema_migrations", format: "JSONEachRow" });
+  const done = new Set((await rs.json<{ Version: number }>()).map((r) => Number(r.Version)));
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    for (const stmt of migrationStatements(m, opts)) {
+      try {
+        await client.command({ query: stmt });
+      } catch (err) {
+        throw new Error(
+          `Schema migration ${m.version} (${m.name}) failed on: ${stmt.slice(0, 200)}… — ${(err as Error).message}. ` +
+            `Fix the cause and start again; applied migrations are skipped and this one is retried.`,
+        );
+      }
+    }
+    await client.insert({ table: "gavel_schema_migrations", values: [{ Version: m.version, Name: m.name }], format: "JSONEachRow" });
+    applied.push(m.version);
+  }
+  return { applied, current: Math.max(0, ...MIGRATIONS.map((m) => m.version)) };
+}

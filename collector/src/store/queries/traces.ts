@@ -1,0 +1,209 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import { INPUTS_EXPR, OUTPUTS_EXPR, SPAN_TYPE_EXPR } from "../schema.js";
+
+export type TraceStatus = "OK" | "ERROR" | "UNSET";
+
+export interface SpanJson {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  durationMs: number;
+  status: { code: TraceStatus; message: string };
+  serviceName: string;
+  spanType: string;
+  inputs: unknown;
+  outputs: unknown;
+  attributes: Record<string, string>;
+  resourceAttributes: Record<string, string>;
+  events: { name: string; timeUnixNano: string; attributes: Record<string, string> }[];
+}
+
+export interface TraceInfoJson {
+  traceId: string;
+  experimentId: string;
+  runId: string | null;
+  name: string;
+  timestampMs: number;
+  executionTimeMs: number;
+  status: TraceStatus;
+  serviceName: string;
+  spanType: string;
+  inputs: unknown;
+  outputs: unknown;
+  tags: Record<string, string>;
+  metadata: Record<string, string>;
+}
+
+export interface TraceJson {
+  info: TraceInfoJson;
+  data: { spans: SpanJson[] };
+}
+
+export const statusOf = (code: string): TraceStatus => (code === "Error" ? "ERROR" : code === "Ok" ? "OK" : "UNSET");
+
+/** Stored payloads are JSON when Gavel's SDK wrote them; other conventions may hold plain text. */
+export function parsePayload(s: string): unknown {
+  if (s === "") return null;
+  const c = s.charCodeAt(0);
+  // Only try JSON where it can be JSON, so plain text costs no exception.
+  if (c === 123 || c === 91 || c === 34 || c === 116 || c === 102 || c === 110 || c === 45 || (c >= 48 && c <= 57)) {
+    try {
+      return JSON.parse(s);
+    } catch {
+      return s;
+    }
+  }
+  return s;
+}
+
+interface SpanRowJson {
+  TraceId: string;
+  SpanId: string;
+  ParentSpanId: string;
+  SpanName: string;
+  SpanKind: string;
+  ServiceName: string;
+  StatusCode: string;
+  StatusMessage: string;
+  Start: string;
+  Duration: string;
+  SpanType: string;
+  Inputs: string;
+  Outputs: string;
+  SpanAttributes: Record<string, string>;
+  ResourceAttributes: Record<string, string>;
+  EvTs: string[];
+  EvNames: string[];
+  EvAttrs: Record<string, string>[];
+}
+
+const SPAN_SELECT = `SELECT TraceId, SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, StatusCode, StatusMessage,
+  toString(toUnixTimestamp64Nano(Timestamp)) AS Start, Duration,
+  ${SPAN_TYPE_EXPR} AS SpanType, ${INPUTS_EXPR} AS Inputs, ${OUTPUTS_EXPR} AS Outputs,
+  SpanAttributes, ResourceAttributes,
+  arrayMap(x -> toString(toUnixTimestamp64Nano(x)), Events.Timestamp) AS EvTs, Events.Name AS EvNames, Events.Attributes AS EvAttrs
+FROM otel_traces`;
+
+function toSpanJson(r: SpanRowJson): SpanJson {
+  const start = BigInt(r.Start);
+  const dur = BigInt(r.Duration);
+  return {
+    traceId: r.TraceId,
+    spanId: r.SpanId,
+    parentSpanId: r.ParentSpanId,
+    name: r.SpanName,
+    kind: r.SpanKind,
+    startTimeUnixNano: r.Start,
+    endTimeUnixNano: (start + dur).toString(),
+    durationMs: Number(dur) / 1e6,
+    status: { code: statusOf(r.StatusCode), message: r.StatusMessage },
+    serviceName: r.ServiceName,
+    spanType: r.SpanType,
+    inputs: parsePayload(r.Inputs),
+    outputs: parsePayload(r.Outputs),
+    attributes: r.SpanAttributes,
+    resourceAttributes: r.ResourceAttributes,
+    events: r.EvNames.map((name, i) => ({ name, timeUnixNano: r.EvTs[i]!, attributes: r.EvAttrs[i]! })),
+  };
+}
+
+/**
+ * Spans of several traces in one query. The trace-id → time-range table narrows the
+ * scan to the partitions that hold the traces; the bloom filter on TraceId does the rest.
+ */
+export async function getSpans(client: ClickHouseClient, traceIds: string[]): Promise<Map<string, SpanJson[]>> {
+  const out = new Map<string, SpanJson[]>();
+  if (traceIds.length === 0) return out;
+  const rs = await client.query({
+    query: `WITH bounds AS (SELECT min(Start) AS s, max(End) AS e FROM otel_traces_trace_id_ts WHERE TraceId IN {ids:Array(String)})
+      ${SPAN_SELECT}
+      WHERE TraceId IN {ids:Array(String)}
+        AND Timestamp >= (SELECT s FROM bounds) AND Timestamp <= (SELECT e FROM bounds) + 1
+      ORDER BY Timestamp, SpanId
+      LIMIT 1 BY TraceId, SpanId`,
+    query_params: { ids: traceIds },
+    format: "JSONEachRow",
+  });
+  for (const r of await rs.json<SpanRowJson>()) {
+    const s = toSpanJson(r);
+    let list = out.get(s.traceId);
+    if (!list) out.set(s.traceId, (list = []));
+    list.push(s);
+  }
+  return out;
+}
+
+export interface TraceSummaryLike {
+  traceId: string;
+  experimentId: string;
+  runId: string;
+  name: string;
+  serviceName: string;
+  spanType: string;
+  timestampNs: string;
+  durationNs: string;
+  status: TraceStatus;
+  inputs: string;
+  outputs: string;
+  tags: Record<string, string>;
+  metadata: Record<string, string>;
+}
+
+export function toTraceInfo(r: TraceSummaryLike): TraceInfoJson {
+  return {
+    traceId: r.traceId,
+    experimentId: r.experimentId,
+    runId: r.runId || null,
+    name: r.name,
+    timestampMs: Number(BigInt(r.timestampNs) / 1_000_000n),
+    executionTimeMs: Number(BigInt(r.durationNs)) / 1e6,
+    status: r.status,
+    serviceName: r.serviceName,
+    spanType: r.spanType,
+    inputs: parsePayload(r.inputs),
+    outputs: parsePayload(r.outputs),
+    tags: r.tags,
+    metadata: r.metadata,
+  };
+}
+
+/** A trace whose root span has not arrived (yet) still has an info, built from its earliest span. */
+function infoFromSpans(spans: SpanJson[]): TraceInfoJson {
+  const first = spans[0]!;
+  const root = spans.find((s) => s.parentSpanId === "") ?? first;
+  return {
+    traceId: first.traceId,
+    experimentId: root.attributes["gavel.experiment_id"] || root.resourceAttributes["gavel.experiment_id"] || "0",
+    runId: root.attributes["gavel.run_id"] || null,
+    name: root.name,
+    timestampMs: Number(BigInt(root.startTimeUnixNano) / 1_000_000n),
+    executionTimeMs: root.durationMs,
+    status: root.status.code,
+    serviceName: root.serviceName,
+    spanType: root.spanType,
+    inputs: root.inputs,
+    outputs: root.outputs,
+    tags: {},
+    metadata: {},
+  };
+}
+
+export async function getTrace(client: ClickHouseClient, traceId: string): Promise<TraceJson | null> {
+  const spans = (await getSpans(client, [traceId])).get(traceId);
+  if (!spans || spans.length === 0) return null;
+  const rs = await client.query({
+    query: `SELECT TraceId AS traceId, ExperimentId AS experimentId, RunId AS runId, Name AS name, ServiceName AS serviceName,
+        SpanType AS spanType, toString(toUnixTimestamp64Nano(Timestamp)) AS timestampNs, toString(Duration) AS durationNs,
+        multiIf(StatusCode = 'Error', 'ERROR', StatusCode = 'Ok', 'OK', 'UNSET') AS status,
+        Inputs AS inputs, Outputs AS outputs, Tags AS tags, Metadata AS metadata
+      FROM gavel_traces WHERE TraceId = {id:String} LIMIT 1`,
+    query_params: { id: traceId },
+    format: "JSONEachRow",
+  });
+  const [summary] = await rs.json<TraceSummaryLike>();
+  return { info: summary ? toTraceInfo(summary) : infoFromSpans(spans), data: { spans } };
+}

@@ -1,0 +1,358 @@
+/**
+ * The ClickHouse schema as data. Single-node DDL and clustered DDL (deploy/clickhouse)
+ * are both rendered from these definitions, so they cannot drift apart.
+ *
+ * `otel_traces` and `otel_traces_trace_id_ts(_mv)` are exactly the OpenTelemetry
+ * Collector clickhouseexporter's tables, so the official Collector can write into the
+ * same store. Gavel's additions to `otel_traces` are MATERIALIZED columns added with
+ * ALTER, which keeps exporter inserts (they name their columns) working.
+ */
+
+export interface TableDef {
+  kind: "table";
+  name: string;
+  /** Column and index definitions, one per line. */
+  columns: string[];
+  engine: "MergeTree" | "ReplacingMergeTree";
+  /** Version column for ReplacingMergeTree. */
+  versionColumn?: string;
+  partitionBy?: string;
+  orderBy: string;
+  ttl?: string;
+  settings?: string;
+  /** Sharding key of the Distributed table on a cluster. */
+  shardingKey: string;
+}
+
+export interface ViewDef {
+  kind: "view";
+  name: string;
+  to: string;
+  select: string;
+}
+
+export interface AlterDef {
+  kind: "alter";
+  table: string;
+  /** e.g. `ADD COLUMN IF NOT EXISTS …`, applied one by one. */
+  actions: string[];
+}
+
+export type SchemaObject = TableDef | ViewDef | AlterDef;
+
+const TRACE_ATTR = (k: string) => `SpanAttributes['${k}']`;
+
+/** First non-empty of several attribute lookups, in convention order (docs/conventions.md). */
+function firstOf(exprs: string[]): string {
+  const args = exprs.flatMap((e) => [`${e} != ''`, e]);
+  return `multiIf(${args.join(", ")}, '')`;
+}
+
+export const INPUTS_EXPR = firstOf(
+  ["gavel.inputs", "mlflow.spanInputs", "input.value", "gen_ai.input.messages", "traceloop.entity.input"].map(TRACE_ATTR),
+);
+export const OUTPUTS_EXPR = firstOf(
+  ["gavel.outputs", "mlflow.spanOutputs", "output.value", "gen_ai.output.messages", "traceloop.entity.output"].map(TRACE_ATTR),
+);
+// mlflow.spanType is JSON-encoded ("\"LLM\""), hence the trim.
+export const SPAN_TYPE_EXPR = firstOf([
+  TRACE_ATTR("gavel.span_type"),
+  `trim(BOTH '"' FROM ${TRACE_ATTR("mlflow.spanType")})`,
+  `upper(${TRACE_ATTR("openinference.span.kind")})`,
+  `upper(${TRACE_ATTR("gen_ai.operation.name")})`,
+]);
+export const EXPERIMENT_EXPR = `multiIf(${TRACE_ATTR("gavel.experiment_id")} != '', ${TRACE_ATTR(
+  "gavel.experiment_id",
+)}, ResourceAttributes['gavel.experiment_id'] != '', ResourceAttributes['gavel.experiment_id'], '0')`;
+
+export const otelTraces: TableDef = {
+  kind: "table",
+  name: "otel_traces",
+  columns: [
+    "Timestamp DateTime64(9) CODEC(Delta, ZSTD(1))",
+    "TraceId String CODEC(ZSTD(1))",
+    "SpanId String CODEC(ZSTD(1))",
+    "ParentSpanId String CODEC(ZSTD(1))",
+    "TraceState String CODEC(ZSTD(1))",
+    "SpanName LowCardinality(String) CODEC(ZSTD(1))",
+    "SpanKind LowCardinality(String) CODEC(ZSTD(1))",
+    "ServiceName LowCardinality(String) CODEC(ZSTD(1))",
+    "ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1))",
+    "ScopeName String CODEC(ZSTD(1))",
+    "ScopeVersion String CODEC(ZSTD(1))",
+    "SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1))",
+    "Duration UInt64 CODEC(ZSTD(1))",
+    "StatusCode LowCardinality(String) CODEC(ZSTD(1))",
+    "StatusMessage String CODEC(ZSTD(1))",
+    "Events Nested (Timestamp DateTime64(9), Name LowCardinality(String), Attributes Map(LowCardinality(String), String)) CODEC(ZSTD(1))",
+    "Links Nested (TraceId String, SpanId String, TraceState String, Attributes Map(LowCardinality(String), String)) CODEC(ZSTD(1))",
+    "INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1",
+    "INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
+    "INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
+    "INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
+    "INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
+    "INDEX idx_duration Duration TYPE minmax GRANULARITY 1",
+  ],
+  engine: "MergeTree",
+  partitionBy: "toDate(Timestamp)",
+  orderBy: "(ServiceName, SpanName, toDateTime(Timestamp))",
+  settings: "index_granularity = 8192, ttl_only_drop_parts = 1",
+  shardingKey: "cityHash64(TraceId)",
+};
+
+/** Gavel's columns on otel_traces: what it filters and groups by, materialized once on insert. */
+export const otelTracesGavelColumns: AlterDef = {
+  kind: "alter",
+  table: "otel_traces",
+  actions: [
+    `ADD COLUMN IF NOT EXISTS ExperimentId LowCardinality(String) MATERIALIZED ${EXPERIMENT_EXPR}`,
+    `ADD COLUMN IF NOT EXISTS RunId String MATERIALIZED ${TRACE_ATTR("gavel.run_id")}`,
+    `ADD COLUMN IF NOT EXISTS SpanType LowCardinality(String) MATERIALIZED ${SPAN_TYPE_EXPR}`,
+    `ADD COLUMN IF NOT EXISTS GenAiModel LowCardinality(String) MATERIALIZED ${TRACE_ATTR("gen_ai.request.model")}`,
+    "ADD COLUMN IF NOT EXISTS IsRoot Bool MATERIALIZED ParentSpanId = ''",
+  ],
+};
+
+export const otelTracesTraceIdTs: TableDef = {
+  kind: "table",
+  name: "otel_traces_trace_id_ts",
+  columns: [
+    "TraceId String CODEC(ZSTD(1))",
+    "Start DateTime CODEC(Delta, ZSTD(1))",
+    "End DateTime CODEC(Delta, ZSTD(1))",
+    "INDEX idx_trace_id TraceId TYPE bloom_filter(0.01) GRANULARITY 1",
+  ],
+  engine: "MergeTree",
+  partitionBy: "toDate(Start)",
+  orderBy: "(TraceId, Start)",
+  settings: "index_granularity = 8192, ttl_only_drop_parts = 1",
+  shardingKey: "cityHash64(TraceId)",
+};
+
+export const otelTracesTraceIdTsMv: ViewDef = {
+  kind: "view",
+  name: "otel_traces_trace_id_ts_mv",
+  to: "otel_traces_trace_id_ts",
+  select: `SELECT TraceId, min(Timestamp) AS Start, max(Timestamp) AS End
+FROM otel_traces WHERE TraceId != '' GROUP BY TraceId`,
+};
+
+/**
+ * One row per trace (its root span), ordered for the trace list of an experiment.
+ * Fed by a materialized view, so spans written by the OTel Collector land here too.
+ * ReplacingMergeTree collapses a root span re-sent by an exporter retry.
+ */
+export const gavelTraces: TableDef = {
+  kind: "table",
+  name: "gavel_traces",
+  columns: [
+    "ExperimentId LowCardinality(String)",
+    "Timestamp DateTime64(9) CODEC(Delta, ZSTD(1))",
+    "TraceId String CODEC(ZSTD(1))",
+    "RootSpanId String CODEC(ZSTD(1))",
+    "RunId String CODEC(ZSTD(1))",
+    "Name LowCardinality(String)",
+    "ServiceName LowCardinality(String)",
+    "SpanType LowCardinality(String)",
+    "Duration UInt64",
+    "StatusCode LowCardinality(String)",
+    "Inputs String CODEC(ZSTD(3))",
+    "Outputs String CODEC(ZSTD(3))",
+    "Tags Map(LowCardinality(String), String) CODEC(ZSTD(1))",
+    "Metadata Map(LowCardinality(String), String) CODEC(ZSTD(1))",
+    "IsJudge Bool",
+    "IsEvaluation Bool",
+    "InsertedAt DateTime64(3) DEFAULT now64(3)",
+    "INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1",
+    "INDEX idx_run_id RunId TYPE bloom_filter(0.01) GRANULARITY 1",
+  ],
+  engine: "ReplacingMergeTree",
+  partitionBy: "toYYYYMM(Timestamp)",
+  orderBy: "(ExperimentId, Timestamp, TraceId)",
+  shardingKey: "cityHash64(TraceId)",
+};
+
+export const gavelTracesMv: ViewDef = {
+  kind: "view",
+  name: "gavel_traces_mv",
+  to: "gavel_traces",
+  select: `SELECT
+  ExperimentId, Timestamp, TraceId, SpanId AS RootSpanId, RunId, SpanName AS Name, ServiceName, SpanType,
+  Duration, StatusCode,
+  ${INPUTS_EXPR} AS Inputs,
+  ${OUTPUTS_EXPR} AS Outputs,
+  mapApply((k, v) -> (substring(k, 11), v), mapFilter((k, v) -> startsWith(k, 'gavel.tag.'), SpanAttributes)) AS Tags,
+  mapApply((k, v) -> (substring(k, 16), v), mapFilter((k, v) -> startsWith(k, 'gavel.metadata.'), SpanAttributes)) AS Metadata,
+  SpanAttributes['gavel.judge'] = 'true' AS IsJudge,
+  SpanAttributes['gavel.evaluation'] = 'true' OR SpanAttributes['gavel.run_kind'] = 'evaluation' AS IsEvaluation
+FROM otel_traces WHERE ParentSpanId = ''`,
+};
+
+export const gavelExperiments: TableDef = {
+  kind: "table",
+  name: "gavel_experiments",
+  columns: [
+    "ExperimentId String",
+    "Name String",
+    "CreatedAt DateTime64(3)",
+    "Tags Map(String, String)",
+    "Deleted Bool DEFAULT false",
+    "Version UInt64",
+  ],
+  engine: "ReplacingMergeTree",
+  versionColumn: "Version",
+  orderBy: "ExperimentId",
+  shardingKey: "cityHash64(ExperimentId)",
+};
+
+export const gavelRuns: TableDef = {
+  kind: "table",
+  name: "gavel_runs",
+  columns: [
+    "RunId String",
+    "ExperimentId String",
+    "Name String",
+    "Kind LowCardinality(String) DEFAULT 'run'",
+    "Status LowCardinality(String)",
+    "StartTime DateTime64(3)",
+    "EndTime Nullable(DateTime64(3))",
+    "Metrics Map(String, Float64)",
+    "Version UInt64",
+  ],
+  engine: "ReplacingMergeTree",
+  versionColumn: "Version",
+  orderBy: "(ExperimentId, RunId)",
+  shardingKey: "cityHash64(RunId)",
+};
+
+export const gavelSchemaMigrations: TableDef = {
+  kind: "table",
+  name: "gavel_schema_migrations",
+  columns: ["Version UInt32", "Name String", "AppliedAt DateTime64(3) DEFAULT now64(3)"],
+  engine: "ReplacingMergeTree",
+  orderBy: "Version",
+  shardingKey: "Version",
+};
+
+export interface RenderOptions {
+  /** Render for a ClickHouse cluster: Replicated* local tables plus Distributed tables. */
+  cluster?: string;
+  /** Database name for the Distributed engine; default currentDatabase(). */
+  database?: string;
+}
+
+/**
+ * DDL statements for one schema object. On a cluster, each table becomes
+ * `<name>_local` (Replicated engine, ON CLUSTER) plus `<name>` as a Distributed
+ * table sharded by the table's key, and views write into the local tables so
+ * each shard computes its own rows.
+ */
+export function renderDDL(obj: SchemaObject, opts: RenderOptions = {}): string[] {
+  const c = opts.cluster;
+  const onCluster = c ? ` ON CLUSTER ${c}` : "";
+  const local = (name: string) => (c ? `${name}_local` : name);
+  if (obj.kind === "alter") {
+    return obj.actions.map((a) =>
+      c
+        ? // On a cluster the column must exist on the local and the Distributed table alike.
+          `ALTER TABLE ${local(obj.table)}${onCluster} ${a}`
+        : `ALTER TABLE ${obj.table} ${a}`,
+    ).concat(c ? obj.actions.map((a) => `ALTER TABLE ${obj.table}${onCluster} ${a.replace(/ MATERIALIZED .*/s, "")}`) : []);
+  }
+  if (obj.kind === "view") {
+    return [
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${obj.name}${onCluster} TO ${local(obj.to)} AS ${
+        c ? obj.select.replace(/\bFROM (\w+)/, (_m, t: string) => `FROM ${local(t)}`) : obj.select
+      }`,
+    ];
+  }
+  const version = obj.versionColumn ? obj.versionColumn : "";
+  const engine = c
+    ? `Replicated${obj.engine}('/clickhouse/tables/{shard}/{database}/${local(obj.name)}', '{replica}'${version ? `, ${version}` : ""})`
+    : `${obj.engine}(${version})`;
+  const tail = [
+    `ENGINE = ${engine}`,
+    obj.partitionBy ? `PARTITION BY ${obj.partitionBy}` : "",
+    `ORDER BY ${obj.orderBy}`,
+    obj.ttl ? `TTL ${obj.ttl}` : "",
+    obj.settings ? `SETTINGS ${obj.settings}` : "",
+  ].filter(Boolean);
+  const create = `CREATE TABLE IF NOT EXISTS ${local(obj.name)}${onCluster} (\n  ${obj.columns.join(",\n  ")}\n) ${tail.join("\n")}`;
+  if (!c) return [create];
+  const db = opts.database ? `'${opts.database}'` : "currentDatabase()";
+  return [
+    create,
+    `CREATE TABLE IF NOT EXISTS ${obj.name}${onCluster} AS ${local(obj.name)} ENGINE = Distributed('${c}', ${db}, '${local(obj.name)}', ${obj.shardingKey})`,
+  ];
+}
+
+/**
+ * Assessments (judge results, human labels, expectations) projected from the
+ * `gen_ai.evaluation.result` span events in otel_traces. Keyed by assessment id:
+ * an override, update or delete is a newer event with the same id, and the latest
+ * version wins (read with FINAL or argMax). Events from other GenAI-semconv tools
+ * that carry no Gavel id get a stable one from their trace, span, name and time.
+ */
+export const gavelAssessments: TableDef = {
+  kind: "table",
+  name: "gavel_assessments",
+  columns: [
+    "AssessmentId String",
+    "TraceId String",
+    "SpanId String",
+    "Name LowCardinality(String)",
+    "Kind LowCardinality(String)",
+    "SourceType LowCardinality(String)",
+    "SourceId String",
+    "Value String",
+    "ScoreValue Nullable(Float64)",
+    "ScoreLabel String",
+    "Rationale String",
+    "Error String",
+    "Valid Bool",
+    "Deleted Bool",
+    "Overrides String",
+    "RunId String",
+    "JudgeVersion UInt32",
+    "Metadata String",
+    "CreatedAt DateTime64(3)",
+    "Version DateTime64(9)",
+    "INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1",
+  ],
+  engine: "ReplacingMergeTree",
+  versionColumn: "Version",
+  orderBy: "(Name, TraceId, AssessmentId)",
+  shardingKey: "cityHash64(TraceId)",
+};
+
+const EV = (k: string) => `ev_attrs['${k}']`;
+export const gavelAssessmentsMv: ViewDef = {
+  kind: "view",
+  name: "gavel_assessments_mv",
+  to: "gavel_assessments",
+  select: `SELECT
+  if(${EV("gavel.assessment.id")} != '', ${EV("gavel.assessment.id")}, lower(hex(cityHash64(TraceId, SpanId, ev_name, ev_ts)))) AS AssessmentId,
+  TraceId,
+  if(${EV("gavel.assessment.span_id")} != '', ${EV("gavel.assessment.span_id")}, ParentSpanId) AS SpanId,
+  ${EV("gen_ai.evaluation.name")} AS Name,
+  if(${EV("gavel.assessment.kind")} != '', ${EV("gavel.assessment.kind")}, 'feedback') AS Kind,
+  if(${EV("gavel.assessment.source_type")} != '', upper(${EV("gavel.assessment.source_type")}), 'CODE') AS SourceType,
+  ${EV("gavel.assessment.source_id")} AS SourceId,
+  if(${EV("gavel.assessment.value")} != '', ${EV("gavel.assessment.value")},
+     if(${EV("gen_ai.evaluation.score.label")} != '', toJSONString(${EV("gen_ai.evaluation.score.label")}), ${EV("gen_ai.evaluation.score.value")})) AS Value,
+  toFloat64OrNull(${EV("gen_ai.evaluation.score.value")}) AS ScoreValue,
+  ${EV("gen_ai.evaluation.score.label")} AS ScoreLabel,
+  ${EV("gen_ai.evaluation.explanation")} AS Rationale,
+  ${EV("gavel.assessment.error")} AS Error,
+  ${EV("gavel.assessment.valid")} != 'false' AS Valid,
+  ${EV("gavel.assessment.deleted")} = 'true' AS Deleted,
+  ${EV("gavel.assessment.overrides")} AS Overrides,
+  ${EV("gavel.assessment.run_id")} AS RunId,
+  toUInt32OrZero(${EV("gavel.assessment.judge_version")}) AS JudgeVersion,
+  ${EV("gavel.assessment.metadata")} AS Metadata,
+  if(${EV("gavel.assessment.created_ms")} != '', fromUnixTimestamp64Milli(toInt64OrZero(${EV("gavel.assessment.created_ms")})), toDateTime64(ev_ts, 3)) AS CreatedAt,
+  ev_ts AS Version
+FROM otel_traces
+ARRAY JOIN Events.Timestamp AS ev_ts, Events.Name AS ev_name, Events.Attributes AS ev_attrs
+WHERE ev_name = 'gen_ai.evaluation.result'`,
+};

@@ -1,0 +1,61 @@
+import { Readable } from "node:stream";
+import { mkdirSync, existsSync } from "node:fs";
+import { writeFile, unlink, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { StoreClient } from "./clickhouse.js";
+import { SPAN_COLUMNS } from "./rowbinary.js";
+
+/**
+ * Writes RowBinary-encoded otel_traces rows. The transport is the one place where
+ * embedded and server mode differ:
+ *
+ * - chDB pastes inline INSERT data into the SQL text, and chdb 3.4 ends inline data at
+ *   the first blank line and runs what follows as SQL (DESIGN.md, "chDB gotcha"). Binary
+ *   rows contain 0a 0a now and then, so in embedded mode they go through a file and
+ *   `INSERT … FROM INFILE`, never inline.
+ * - A ClickHouse server receives the body over HTTP, where it is never parsed as SQL.
+ */
+export interface SpanWriter {
+  write(rowBinary: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+const COLUMN_LIST = SPAN_COLUMNS.map((c) => (c.includes(".") ? `\`${c}\`` : c)).join(", ");
+
+export function createSpanWriter(store: StoreClient): SpanWriter {
+  if (store.mode === "server") {
+    const query = `INSERT INTO otel_traces (${COLUMN_LIST}) FORMAT RowBinary`;
+    return {
+      async write(body) {
+        const res = await store.client.exec({ query, values: Readable.from([body]) });
+        res.stream.resume();
+        await new Promise<void>((ok, fail) => {
+          res.stream.once("end", ok);
+          res.stream.once("error", fail);
+        });
+      },
+      close: async () => undefined,
+    };
+  }
+  // /dev/shm keeps the hand-off in memory; the file lives only for one insert.
+  const base = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+  const dir = join(base, `gavel-${process.pid}-${randomBytes(4).toString("hex")}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  let seq = 0;
+  return {
+    async write(body) {
+      const file = join(dir, `spans-${++seq}.rowbinary`);
+      await writeFile(file, body, { mode: 0o600 });
+      try {
+        await store.client.command({
+          query: `INSERT INTO otel_traces (${COLUMN_LIST}) FROM INFILE '${file}' FORMAT RowBinary`,
+        });
+      } finally {
+        await unlink(file).catch(() => undefined);
+      }
+    },
+    close: () => rm(dir, { recursive: true, force: true }),
+  };
+}

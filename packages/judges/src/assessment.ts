@@ -1,0 +1,46 @@
+/**
+ * Assessment types shared by the judge engine, the SDK and the collector.
+ * Names follow MLflow's (Feedback, Expectation, AssessmentSource) so code ported
+ * from MLflow reads the same.
+ */
+export const AssessmentSourceType = {
+  HUMAN: "HUMAN",
+  LLM_JUDGE: "LLM_JUDGE",
+  CODE: "CODE",
+} as const;
+export type AssessmentSourceType = (typeof AssessmentSourceType)[keyof typeof AssessmentSourceType];
+
+export interface AssessmentSource {
+  sourceType: AssessmentSourceType;
+  /** Who or what produced it: a reviewer's name, a model URI, a function name. */
+  sourceId: string;
+}
+
+/** A value a judge or a person can give. */
+export type FeedbackValue = string | number | boolean | null;
+
+export interface Feedback {
+  name: string;
+  value: FeedbackValue;
+  rationale?: string;
+  source: AssessmentSource;
+  /** Set when the judge could not produce a valid value; `value` is then null. */
+  error?: { code: string; message: string };
+  metadata: Record<string, unknown>;
+}
+
+export interface Expectation {
+  name: string;
+  value: unknown;
+  source: AssessmentSource;
+  metadata?: Record<string, unknown>;
+}
+
+/** Normalise a source type given in any case ("human", "Llm_Judge"). */
+export function parseSourceType(raw: string): AssessmentSourceType {
+  const up = raw.trim().toUpperCase();
+  if (up === "HUMAN" || up === "LLM_JUDGE" || up === "CODE") return up;
+  throw new Error(
+    `Unknown assessment source type "${raw}". Use one of HUMAN, LLM_JUDGE, CODE (any case).`,
+  );
+}

@@ -1,0 +1,37 @@
+export * from "@gavel/judges";
+
+export { init, flush, shutdown, type InitOptions, type InitResult, type InitMode } from "./init.js";
+export { gavelSpanProcessor, type GavelSpanProcessorOptions } from "./processor.js";
+export { trace, type TraceOptions, type TraceDecorator } from "./trace.js";
+export { getLastActiveTraceId, activeRun, activeExperimentId, type ActiveRun } from "./context.js";
+export {
+  createExperiment,
+  setExperiment,
+  getExperiment,
+  getExperimentByName,
+  getCurrentExperimentId,
+  listExperiments,
+  startRun,
+  endRun,
+  listRuns,
+  DEFAULT_EXPERIMENT_ID,
+  type Experiment,
+  type Run,
+  type RunStatus,
+  type RunHandle,
+  type StartRunOptions,
+} from "./experiments.js";
+export { searchTraces, getTrace, type SearchTracesOptions, type TraceList } from "./search.js";
+export {
+  Trace,
+  type TraceInfo,
+  type TraceSpan,
+  type SpanEvent,
+  type TraceStatus,
+  type StoredAssessment,
+  type AssessmentKind,
+  type SearchAssessmentsOptions,
+  type TraceJson,
+} from "./trace-object.js";
+export { GavelApiError, GavelConnectionError } from "./client.js";
+export { SpanType } from "./attributes.js";

@@ -1,0 +1,124 @@
+import type { Context } from "@opentelemetry/api";
+import {
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type Span,
+  type SpanExporter,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { ATTR_EXPERIMENT_ID, ATTR_RUN_ID } from "./attributes.js";
+import { RUN_KEY, type ActiveRun } from "./context.js";
+import { apiKey, collectorUrl, state } from "./state.js";
+
+export interface GavelSpanProcessorOptions {
+  /** Collector base URL (spans go to `<url>/v1/traces`); default GAVEL_URL, else http://127.0.0.1:4318. */
+  url?: string;
+  /** Sent as `Authorization: Bearer <key>`; default GAVEL_API_KEY. */
+  apiKey?: string;
+  /** Export somewhere else than OTLP/HTTP (tests: InMemorySpanExporter). */
+  exporter?: SpanExporter;
+}
+
+const BRAND = Symbol.for("gavel.spanProcessor");
+
+/** Every processor made by gavelSpanProcessor(), so flush() reaches those the user wired up. */
+export const liveProcessors = new Set<GavelSpanProcessor>();
+
+/**
+ * Stamps experiment and run ids on every span at start (so spans of any instrumentation
+ * inside startRun() carry them), records the last ended root span's trace id, and exports
+ * through a BatchSpanProcessor.
+ */
+export class GavelSpanProcessor implements SpanProcessor {
+  readonly [BRAND] = true;
+  /** Spans ended since the last flush; lets the exit hook skip an empty flush. */
+  pending = 0;
+  private readonly inner: SpanProcessor;
+
+  constructor(exporter: SpanExporter) {
+    this.inner = new BatchSpanProcessor(exporter);
+    liveProcessors.add(this);
+  }
+
+  onStart(span: Span, parentContext: Context): void {
+    const run = parentContext.getValue(RUN_KEY) as ActiveRun | undefined;
+    // A value the caller set explicitly (span attributes option) wins.
+    const attrs = span.attributes;
+    if (run !== undefined) {
+      if (attrs[ATTR_EXPERIMENT_ID] === undefined) span.setAttribute(ATTR_EXPERIMENT_ID, run.experimentId);
+      if (attrs[ATTR_RUN_ID] === undefined) span.setAttribute(ATTR_RUN_ID, run.runId);
+    } else if (state.experimentId !== undefined && attrs[ATTR_EXPERIMENT_ID] === undefined) {
+      span.setAttribute(ATTR_EXPERIMENT_ID, state.experimentId);
+    }
+    this.inner.onStart(span, parentContext);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    const parent = span.parentSpanContext;
+    if (parent === undefined || parent.isRemote === true) state.lastTraceId = span.spanContext().traceId;
+    this.pending++;
+    this.inner.onEnd(span);
+  }
+
+  forceFlush(): Promise<void> {
+    this.pending = 0;
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    liveProcessors.delete(this);
+    this.pending = 0;
+    return this.inner.shutdown();
+  }
+}
+
+export function isGavelSpanProcessor(p: unknown): p is GavelSpanProcessor {
+  return typeof p === "object" && p !== null && (p as Record<symbol, unknown>)[BRAND] === true;
+}
+
+function hasEnv(name: string): boolean {
+  return (process.env[name]?.trim() ?? "") !== "";
+}
+
+/** True when OTEL_EXPORTER_OTLP_(TRACES_)HEADERS already carry an Authorization header. */
+function envHasAuthorization(): boolean {
+  for (const name of ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"]) {
+    const raw = process.env[name];
+    if (!raw) continue;
+    for (const pair of raw.split(",")) {
+      const key = pair.split("=", 1)[0]!.trim();
+      try {
+        if (decodeURIComponent(key).toLowerCase() === "authorization") return true;
+      } catch {
+        // A malformed key is the exporter's to report.
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * The OTLP/HTTP exporter for Gavel. The standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT and
+ * _HEADERS variables win over the Gavel URL and key, so spans can be routed through an
+ * OpenTelemetry Collector while the REST API still talks to Gavel directly.
+ */
+export function createGavelExporter(opts: { url?: string; apiKey?: string } = {}): SpanExporter {
+  const envEndpoint = hasEnv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") || hasEnv("OTEL_EXPORTER_OTLP_ENDPOINT");
+  const key = opts.apiKey ?? apiKey();
+  const headers = key !== undefined && !envHasAuthorization() ? { Authorization: `Bearer ${key}` } : undefined;
+  const base = (opts.url ?? collectorUrl()).replace(/\/+$/, "");
+  return new OTLPTraceExporter({
+    ...(envEndpoint ? {} : { url: `${base}/v1/traces` }),
+    ...(headers ? { headers } : {}),
+  }) as unknown as SpanExporter;
+}
+
+/**
+ * Gavel's span processor, for apps that set up OpenTelemetry themselves:
+ * `new NodeSDK({ spanProcessors: [gavelSpanProcessor(), ...yours] })`. It exports to the
+ * Gavel collector and stamps experiment/run ids; init() afterwards will not add a second one.
+ */
+export function gavelSpanProcessor(opts: GavelSpanProcessorOptions = {}): SpanProcessor {
+  return new GavelSpanProcessor(opts.exporter ?? createGavelExporter(opts));
+}
