@@ -87,8 +87,8 @@ function buildSpans(n) {
     const spanId = pos === 0 ? rootId : hex(rand, 8);
     const startNs = Math.floor(rand() * 1e9);
     const durNs = 50_000_000 + Math.floor(rand() * 2e9);
-    const question = sentence(rand, 30);
-    const answer = sentence(rand, 40);
+    const question = sentence(rand, 16);
+    const answer = sentence(rand, 20);
     const attributes = {
       "gen_ai.system": "openai",
       "gen_ai.operation.name": pos === 1 ? "chat" : "invoke_agent",

@@ -2,9 +2,10 @@ import { Router } from "express";
 import { z } from "zod";
 import type { Store } from "../store/store.js";
 import { getSpans, getTrace, toTraceInfo, type TraceJson } from "../store/queries/traces.js";
-import { searchTraceSummaries, InvalidPageTokenError } from "../search/trace-search.js";
-import { FilterSyntaxError } from "../search/filter-parser.js";
+import { searchTraceSummaries } from "../search/trace-search.js";
+import { SearchRequestError } from "../search/errors.js";
 import { ApiError, parseInput } from "./errors.js";
+import type { AssessmentStore } from "../assessments/assessment-store.js";
 
 const SearchRequest = z
   .object({
@@ -17,7 +18,7 @@ const SearchRequest = z
   })
   .strict();
 
-export function tracesRouter(store: Store): Router {
+export function tracesRouter(store: Store, assessments: AssessmentStore): Router {
   const r = Router();
   r.post("/traces/search", async (req, res) => {
     const body = parseInput(SearchRequest, req.body);
@@ -25,14 +26,18 @@ export function tracesRouter(store: Store): Router {
     try {
       page = await searchTraceSummaries(store.client, body);
     } catch (err) {
-      if (err instanceof FilterSyntaxError) throw new ApiError(400, "INVALID_FILTER", err.message, "filter");
-      if (err instanceof InvalidPageTokenError) throw new ApiError(400, "INVALID_PAGE_TOKEN", err.message, "pageToken");
+      if (err instanceof SearchRequestError) throw new ApiError(err.status, err.code, err.message, err.field);
       throw err;
     }
-    const spans = body.includeSpans ? await getSpans(store.client, page.rows.map((t) => t.traceId)) : null;
+    const ids = page.rows.map((t) => t.traceId);
+    const [spans, assessed] = await Promise.all([
+      body.includeSpans ? getSpans(store.client, ids) : Promise.resolve(null),
+      assessments.forTraces(ids),
+    ]);
     const traces: TraceJson[] = page.rows.map((row) => ({
       info: toTraceInfo(row),
       data: { spans: spans?.get(row.traceId) ?? [] },
+      assessments: assessed.get(row.traceId) ?? [],
     }));
     res.json({ traces, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) });
   });
@@ -41,9 +46,9 @@ export function tracesRouter(store: Store): Router {
     if (!/^[0-9a-f]{32}$/.test(id)) {
       throw new ApiError(400, "INVALID_TRACE_ID", `"${req.params.traceId}" is not a trace id: expected 32 hex characters.`, "traceId");
     }
-    const trace = await getTrace(store.client, id);
+    const [trace, assessed] = await Promise.all([getTrace(store.client, id), assessments.forTraces([id])]);
     if (!trace) throw new ApiError(404, "NOT_FOUND", `Trace ${id} is not stored (yet). Spans appear once the app's exporter has flushed them.`);
-    res.json(trace);
+    res.json({ ...trace, assessments: assessed.get(id) ?? [] });
   });
   return r;
 }

@@ -181,7 +181,7 @@ describe("protobuf decoder: request structure", () => {
   });
 
   it("accepts fields in any order, including scope and resource after the spans", () => {
-    const span = [...spanMsg()].reverse().length ? spanMsg() : [];
+    const span = [...str(5, "op"), ...ld(2, hex(SPAN)), ...ld(1, hex(TRACE))];
     const body = Uint8Array.from(
       ld(1, [
         ...ld(2, [...ld(2, span), ...ld(1, [...str(2, "v9"), ...str(1, "late-scope")])]),
@@ -189,6 +189,7 @@ describe("protobuf decoder: request structure", () => {
       ]),
     );
     const [row] = decodeTraceRequestProtobuf(body).rows;
+    expect([row!.traceId, row!.spanId, row!.spanName]).toEqual([TRACE, SPAN, "op"]);
     expect(row!.scopeName).toBe("late-scope");
     expect(row!.scopeVersion).toBe("v9");
     expect(row!.serviceName).toBe("late-svc");
@@ -345,10 +346,17 @@ describe("protobuf decoder: per-span rejection", () => {
     expect(reason({ parent: new Array(9).fill(1) })).toMatch(/parent_span_id has 9 bytes, want 8 or none$/);
   });
 
+  /** `levels` arrays around a string, built outside-in to stay linear in size. */
   const nestedArrays = (levels: number): Bytes => {
-    let v = anyStr("leaf");
-    for (let i = 0; i < levels; i++) v = anyArr(v);
-    return v;
+    const leaf = anyStr("leaf");
+    const prefixes: Bytes[] = [];
+    let len = leaf.length;
+    for (let i = 0; i < levels; i++) {
+      const arrayLen = 1 + varint(len).length + len; // ArrayValue { values = 1 }
+      prefixes.push([...tag(5, 2), ...varint(arrayLen), ...tag(1, 2), ...varint(len)]);
+      len = 1 + varint(arrayLen).length + arrayLen; // AnyValue { array_value = 5 }
+    }
+    return [...prefixes.reverse().flat(), ...leaf];
   };
   const nestedKvlists = (levels: number): Bytes => {
     let v = anyStr("leaf");
@@ -399,7 +407,11 @@ describe("protobuf decoder: per-span rejection", () => {
 describe("protobuf decoder: undecodable bodies", () => {
   it("every truncation of a valid body is an OtlpDecodeError", () => {
     const body = fullRequest(JUNK);
-    for (let n = 1; n < body.length; n++) {
+    // Cuts after the first top-level field can land on a field boundary,
+    // which is a valid (shorter) request; everything before cannot.
+    const firstFieldEnd = 3 + (body[1]! & 0x7f) + ((body[2]! & 0x7f) << 7);
+    expect(body[2]! < 0x80).toBe(true);
+    for (let n = 1; n < firstFieldEnd; n++) {
       expect(() => decodeTraceRequestProtobuf(body.subarray(0, n)), `cut at ${n}`).toThrow(OtlpDecodeError);
     }
   });

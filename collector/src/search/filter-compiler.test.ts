@@ -3,6 +3,8 @@ import { compileTraceFilter, ParamBag, TRACE_STATUS_SQL } from "./filter-compile
 import { FilterSyntaxError } from "./filter-parser.js";
 import { compileOrderBy, InvalidOrderByError } from "./trace-search.js";
 
+const NOSPAN = "NOT (ServiceName = 'gavel' AND SpanName = 'gavel.assessment')";
+
 function compile(filter: string | undefined): { sql: string; params: Record<string, unknown> } {
   const bag = new ParamBag();
   const sql = compileTraceFilter(filter, bag);
@@ -59,26 +61,26 @@ describe("compileTraceFilter", () => {
   it("compiles trace.text over the trace and, through a subquery, every span", () => {
     const { sql, params } = compile("trace.text ILIKE '%needle%'");
     expect(params).toEqual({ p0: "%needle%" });
-    expect(sql).toMatch(/^\(t\.Name ILIKE \{p0:String\} OR t\.Inputs ILIKE \{p0:String\} OR t\.Outputs ILIKE \{p0:String\} OR t\.TraceId IN \(SELECT TraceId FROM otel_traces WHERE SpanName ILIKE \{p0:String\} OR /);
+    expect(sql).toMatch(/^\(t\.Name ILIKE \{p0:String\} OR t\.Inputs ILIKE \{p0:String\} OR t\.Outputs ILIKE \{p0:String\} OR t\.TraceId IN \(SELECT TraceId FROM otel_traces WHERE NOT \(ServiceName = 'gavel' AND SpanName = 'gavel\.assessment'\) AND \(SpanName ILIKE \{p0:String\} OR /);
     expect(sql).toContain("SpanAttributes['gavel.inputs']");
     expect(sql).toContain("SpanAttributes['gavel.outputs']");
   });
 
   it("compiles span fields to ANY-span subqueries", () => {
     expect(compile("span.name = 'llm'")).toEqual({
-      sql: "(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE SpanName = {p0:String}))",
+      sql: `(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND (SpanName = {p0:String})))`,
       params: { p0: "llm" },
     });
-    expect(compile("span.type IN ('LLM', 'TOOL')").sql).toBe("(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE SpanType IN {p0:Array(String)}))");
+    expect(compile("span.type IN ('LLM', 'TOOL')").sql).toBe(`(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND (SpanType IN {p0:Array(String)})))`);
   });
 
   it("compiles span attributes with the key as a parameter, numerically for numbers", () => {
     expect(compile("span.attributes.`gen_ai.request.model` = 'gpt-4o'")).toEqual({
-      sql: "(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE mapContains(SpanAttributes, {p0:String}) AND SpanAttributes[{p0:String}] = {p1:String}))",
+      sql: `(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND (mapContains(SpanAttributes, {p0:String}) AND SpanAttributes[{p0:String}] = {p1:String})))`,
       params: { p0: "gen_ai.request.model", p1: "gpt-4o" },
     });
     expect(compile("span.attributes.tokens >= 100")).toEqual({
-      sql: "(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE mapContains(SpanAttributes, {p0:String}) AND toFloat64OrNull(SpanAttributes[{p0:String}]) >= {p1:Float64}))",
+      sql: `(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND (mapContains(SpanAttributes, {p0:String}) AND toFloat64OrNull(SpanAttributes[{p0:String}]) >= {p1:Float64})))`,
       params: { p0: "tokens", p1: 100 },
     });
   });

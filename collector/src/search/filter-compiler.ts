@@ -33,12 +33,14 @@ export const TRACE_STATUS_SQL = "multiIf(t.StatusCode = 'Error', 'ERROR', t.Stat
 // A JSON null (an errored judge) has no value and so matches nothing.
 const ASSESSMENT_TEXT_SQL =
   "multiIf(NOT isValidJSON(Value), Value, JSONType(Value) = 'String', JSONExtractString(Value), JSONType(Value) = 'Null', NULL, Value)";
-// The JSON number first; then the semconv score (a judge may give a label and a score);
-// then a numeric string such as "4".
+// The JSON number first; then the semconv score (a judge may give a label and a score,
+// and Gavel's writer scores booleans 1/0); then a numeric string such as "4".
 const ASSESSMENT_NUMBER_SQL =
   "coalesce(if(JSONType(Value) IN ('Int64', 'UInt64', 'Double'), JSONExtractFloat(Value), NULL), ScoreValue, " +
   "if(JSONType(Value) = 'String', toFloat64OrNull(JSONExtractString(Value)), NULL))";
 
+// The Timestamp column is DateTime64(9), whose range ends where Int64 nanoseconds do
+// (2262); a larger bound would overflow when compared, so it is clamped to that end.
 const MAX_MS_FOR_INT64_NS = 9_223_372_036_854;
 
 function compare(expr: string, op: Operator, v: FilterValue, params: ParamBag): string {
@@ -81,8 +83,14 @@ function timestampCompare(op: Operator, ms: number, params: ParamBag): string {
   }
 }
 
+// The spans that carry assessments written through Gavel (assessments/assessment-span.ts)
+// are bookkeeping, not the app's: without this, `span.name != 'x'` or a text search for
+// "gavel" would match every assessed trace. Both columns lead the sorting key, so the
+// test costs no extra column reads.
+const NOT_ASSESSMENT_SPAN = "NOT (ServiceName = 'gavel' AND SpanName = 'gavel.assessment')";
+
 /** A trace matches a span condition when ANY of its spans does; each clause picks its own span. */
-const anySpan = (cond: string) => `t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${cond})`;
+const anySpan = (cond: string) => `t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOT_ASSESSMENT_SPAN} AND (${cond}))`;
 
 function assessmentValue(op: Operator, v: FilterValue, params: ParamBag): string {
   switch (v.type) {

@@ -3,6 +3,27 @@
  * clause is `field operator value`. The parser also type-checks every clause, so the
  * compiler only ever sees well-typed input and every mistake is reported here, with
  * the position of the offending token and what to write instead.
+ *
+ * The language, as users write it (keywords and field prefixes are case-insensitive):
+ *
+ *   trace.status              = != IN NOT IN           'OK' | 'ERROR' | 'UNSET'
+ *   trace.timestamp_ms        = != < <= > >=           whole ms since 1970 (alias trace.timestamp)
+ *   trace.execution_time_ms   = != < <= > >=           ms, fractional allowed (alias trace.execution_time)
+ *   trace.name | run_id | experiment_id | trace_id
+ *                             = != LIKE ILIKE IN NOT IN
+ *   trace.text                LIKE ILIKE               name, inputs, outputs of the trace and of any span
+ *   span.name | span.type     = != LIKE ILIKE IN NOT IN   any span of the trace
+ *   span.attributes.<key>     all operators            text, or numeric with a number / ordering operator
+ *   tag.<key> | metadata.<key>  = != LIKE ILIKE IN NOT IN  a missing key never matches
+ *   feedback.<name> | expectation.<name> | assessment.<name>
+ *                             all operators            latest valid, not deleted version; strings compare
+ *                                                      the decoded JSON string, numbers the number, true/false the boolean
+ *
+ * `trace.` may also be written `attributes.` or left out (`status = 'OK'`); `tags.`,
+ * `request_metadata.` and plural assessment prefixes are accepted. Keys with dots are
+ * written in backticks (tag.`mlflow.user`) or, since the key is everything after the
+ * prefix, plainly (tag.mlflow.user). Strings take '…' or "…" with backslash escapes or
+ * doubled quotes; `<>` is `!=`. There is no OR and no grouping: run two searches.
  */
 import { SearchRequestError } from "./errors.js";
 

@@ -28,4 +28,5 @@ export {
   type CompiledOrderBy,
   type TraceSearchQuery,
   buildTraceSearchQuery,
+  LIMIT_PARAM,
 } from "./trace-search.js";

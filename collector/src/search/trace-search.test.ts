@@ -41,6 +41,7 @@ interface SpanSpec {
   status?: "Ok" | "Error" | "Unset";
   attrs?: Record<string, string>;
   resource?: Record<string, string>;
+  service?: string;
   events?: EventSpec[];
 }
 
@@ -53,7 +54,7 @@ function row(s: SpanSpec): Record<string, unknown> {
     ParentSpanId: s.parent ? sid(s.parent) : "",
     SpanName: s.name,
     SpanKind: "Internal",
-    ServiceName: "svc",
+    ServiceName: s.service ?? "svc",
     ResourceAttributes: s.resource ?? {},
     SpanAttributes: s.attrs ?? {},
     Duration: String(Math.round(s.durMs * 1e6)),
@@ -192,15 +193,23 @@ const FIXTURE: SpanSpec[] = [
   },
 ];
 
+/** The span the collector writes for an assessment logged later (assessments/assessment-span.ts). */
+const carrierSpan = (trace: string, span: string, at: bigint, events: EventSpec[]): SpanSpec => ({
+  ...evalSpan(trace, span, at, events),
+  name: "gavel.assessment",
+  service: "gavel",
+  attrs: { "gavel.assessment_span": "true", "gavel.experiment_id": "e1" },
+});
+
 // Later writes: an exporter retry of T1's root, an override of c1 (old version
 // invalidated, new assessment c2), and the deletion of b3.
 const LATER: SpanSpec[] = [
   T1root,
-  evalSpan("T3", "T3-override", ns(B + 9000n), [
+  carrierSpan("T3", "T3-override", ns(B + 9000n), [
     assessment(ns(B + 9000n), { id: "c1", name: "quality", value: '"good"', valid: false }),
     assessment(ns(B + 9001n), { id: "c2", name: "quality", value: '"bad"', overrides: "c1" }),
   ]),
-  evalSpan("T2", "T2-delete", ns(B + 9000n), [assessment(ns(B + 9002n), { id: "b3", name: "toxicity", value: '"high"', deleted: true })]),
+  carrierSpan("T2", "T2-delete", ns(B + 9000n), [assessment(ns(B + 9002n), { id: "b3", name: "toxicity", value: '"high"', deleted: true })]),
 ];
 
 let store: StoreClient;
@@ -290,6 +299,8 @@ describe("searchTraceSummaries: filters", () => {
     [`trace.timestamp <= ${B + 2000n}`, ["T2", "T1"]],
     [`trace.timestamp_ms != ${B + 2000n}`, ["T6", "T3", "T1"]],
     [`trace.timestamp_ms > '${B + 2500n}'`, ["T6", "T3"]],
+    ["trace.timestamp_ms < 99999999999999", ["T6", "T3", "T2", "T1"]],
+    ["trace.timestamp_ms > 99999999999999", []],
     ["trace.execution_time_ms > 100", ["T2", "T1"]],
     ["trace.execution_time <= 50", ["T6", "T3"]],
     ["trace.execution_time_ms = 120", ["T1"]],
@@ -323,7 +334,13 @@ describe("searchTraceSummaries: filters", () => {
     ["span.attributes.gen_ai.usage.input_tokens > 200", []],
     ["span.attributes.retrieval.k = 5", ["T2"]],
     ["span.attributes.retrieval.k = '5'", ["T2"]],
+    ["span.attributes.retrieval.k IN (5, 6)", ["T2"]],
+    ["span.attributes.retrieval.k NOT IN ('5')", []],
     ["span.name = 'llm-call' AND span.type = 'RETRIEVER'", []],
+    // Gavel's assessment-carrier spans are not the app's spans.
+    ["span.name = 'gavel.assessment'", []],
+    ["span.name NOT IN ('summarize', 'evaluate') AND trace.status = 'UNSET'", []],
+    ["trace.text LIKE '%gavel.assessment%'", []],
     ["tag.env = 'prod'", ["T3", "T1"]],
     ["tag.env != 'prod'", ["T2"]],
     ["tags.`mlflow.user` = 'alice'", ["T1"]],
@@ -346,6 +363,7 @@ describe("searchTraceSummaries: filters", () => {
     ["feedback.score = 4", ["T1"]],
     ["feedback.score != 4", ["T3", "T2"]],
     ["feedback.score IN (2, 5)", ["T3", "T2"]],
+    ["feedback.score NOT IN (2, 5)", ["T1"]],
     ["feedback.score = 'excellent'", ["T3"]],
     ["feedback.rating = 3", ["T2"]],
     ["feedback.rating = '3'", ["T2"]],
@@ -532,6 +550,19 @@ describe("searchTraceSummaries: keyset paging", () => {
       expect(err, pageToken).toBeInstanceOf(InvalidPageTokenError);
       expect((err as InvalidPageTokenError).code).toBe("INVALID_PAGE_TOKEN");
     }
+  });
+
+  it("returns a root stored many times once, even when its copies fill a page", async () => {
+    const d1 = root("D1", "dup", ns(B + 500_000n), 1, "Ok", { "gavel.experiment_id": "dup" });
+    const d2 = root("D2", "dup", ns(B + 400_000n), 1, "Ok", { "gavel.experiment_id": "dup" });
+    await insert([d1, d2]);
+    for (let i = 0; i < 5; i++) await insert([d1]);
+    const first = await searchTraceSummaries(client, { experimentIds: ["dup"], maxResults: 1 });
+    expect(first.rows.map((r) => r.traceId)).toEqual([tid("D1")]);
+    const second = await searchTraceSummaries(client, { experimentIds: ["dup"], maxResults: 1, pageToken: first.nextPageToken });
+    expect(second.rows.map((r) => r.traceId)).toEqual([tid("D2")]);
+    expect(second.nextPageToken).toBeUndefined();
+    expect((await searchTraceSummaries(client, { experimentIds: ["dup"], maxResults: 2 })).rows.map((r) => r.traceId)).toEqual([tid("D1"), tid("D2")]);
   });
 
   it("rejects maxResults outside 1..1000", async () => {

@@ -7,6 +7,8 @@ import { experimentsRouter } from "../api/experiments-routes.js";
 import { runsRouter } from "../api/runs-routes.js";
 import { tracesRouter } from "../api/traces-routes.js";
 import { sqlRouter } from "../api/sql-routes.js";
+import { assessmentsRouter } from "../api/assessments-routes.js";
+import { AssessmentStore } from "../assessments/assessment-store.js";
 
 export function createApp(store: Store, config: GavelConfig): Express {
   const app = express();
@@ -25,7 +27,9 @@ export function createApp(store: Store, config: GavelConfig): Express {
   api.use(express.json({ limit: "16mb" }));
   api.use(experimentsRouter(store));
   api.use(runsRouter(store));
-  api.use(tracesRouter(store));
+  const assessments = new AssessmentStore(store);
+  api.use(tracesRouter(store, assessments));
+  api.use(assessmentsRouter(assessments));
   api.use(sqlRouter(store, config));
   api.use((req, res) => sendError(res, 404, "NOT_FOUND", `No API route ${req.method} /api/v1${req.path}. See docs/rest-api.md.`));
   app.use("/api/v1", api);

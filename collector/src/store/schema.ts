@@ -184,8 +184,8 @@ export const gavelTracesMv: ViewDef = {
   mapApply((k, v) -> (substring(k, 11), v), mapFilter((k, v) -> startsWith(k, 'gavel.tag.'), SpanAttributes)) AS Tags,
   mapApply((k, v) -> (substring(k, 16), v), mapFilter((k, v) -> startsWith(k, 'gavel.metadata.'), SpanAttributes)) AS Metadata,
   SpanAttributes['gavel.judge'] = 'true' AS IsJudge,
-  SpanAttributes['gavel.evaluation'] = 'true' OR SpanAttributes['gavel.run_kind'] = 'evaluation' AS IsEvaluation
-FROM otel_traces WHERE ParentSpanId = ''`,
+  SpanAttributes['gavel.evaluation'] = 'true' AS IsEvaluation
+FROM otel_traces WHERE ParentSpanId = '' AND SpanAttributes['gavel.assessment_span'] != 'true'`,
 };
 
 export const gavelExperiments: TableDef = {
@@ -354,5 +354,5 @@ export const gavelAssessmentsMv: ViewDef = {
   ev_ts AS Version
 FROM otel_traces
 ARRAY JOIN Events.Timestamp AS ev_ts, Events.Name AS ev_name, Events.Attributes AS ev_attrs
-WHERE ev_name = 'gen_ai.evaluation.result'`,
+WHERE has(Events.Name, 'gen_ai.evaluation.result') AND ev_name = 'gen_ai.evaluation.result'`,
 };

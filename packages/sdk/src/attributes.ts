@@ -9,7 +9,10 @@ export const ATTR_INPUTS = "gavel.inputs";
 export const ATTR_OUTPUTS = "gavel.outputs";
 export const ATTR_TRUNCATED = "gavel.truncated";
 export const ATTR_JUDGE = "gavel.judge";
+/** On the root span of traces made by evaluate() (never scored online). */
 export const ATTR_EVALUATION = "gavel.evaluation";
+/** On the spans that carry assessment events; never a trace root. */
+export const ATTR_ASSESSMENT_SPAN = "gavel.assessment_span";
 
 export const EVALUATION_EVENT = "gen_ai.evaluation.result";
 export const EV_NAME = "gen_ai.evaluation.name";

@@ -30,7 +30,7 @@ const TIMEOUT_MS = 30_000;
  * Call the Gavel REST API. Resolves to the parsed JSON answer; throws GavelApiError with the
  * server's message on a 4xx/5xx and GavelConnectionError when nothing answers.
  */
-export async function request<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+export async function request<T>(method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<T> {
   const base = collectorUrl();
   const headers: Record<string, string> = { accept: "application/json" };
   const key = apiKey();

@@ -35,3 +35,13 @@ export {
 } from "./trace-object.js";
 export { GavelApiError, GavelConnectionError } from "./client.js";
 export { SpanType } from "./attributes.js";
+export {
+  logAssessment,
+  logFeedback,
+  logExpectation,
+  overrideFeedback,
+  getAssessment,
+  deleteAssessment,
+  type LogFeedbackOptions,
+  type LogExpectationOptions,
+} from "./assessments.js";

@@ -7,7 +7,10 @@ import { setMaxPayloadBytes, state } from "./state.js";
 import { resetTracer } from "./trace.js";
 
 export interface InitOptions {
-  /** `service.name`; default OTEL_SERVICE_NAME (or OTEL_RESOURCE_ATTRIBUTES), else unknown_service:node. */
+  /**
+   * `service.name`; default OTEL_SERVICE_NAME (or OTEL_RESOURCE_ATTRIBUTES), else
+   * unknown_service:node. Ignored when joining an app's provider, whose resource is its own.
+   */
   serviceName?: string;
   /** Collector base URL; default GAVEL_URL, else http://127.0.0.1:4318. Spans go to `<url>/v1/traces`. */
   url?: string;
@@ -44,7 +47,6 @@ interface Runtime {
   /** The caller's spanProcessors, flushed by flush() next to Gavel's. */
   extra: SpanProcessor[];
   attachedTo?: SpanProcessor[];
-  exitHook?: () => void;
 }
 
 let runtime: Runtime | undefined;
@@ -66,26 +68,6 @@ function processorArray(provider: TracerProvider): SpanProcessor[] | undefined {
   const multi = (provider as { _activeSpanProcessor?: { _spanProcessors?: unknown } })._activeSpanProcessor;
   const arr = multi?._spanProcessors;
   return Array.isArray(arr) ? (arr as SpanProcessor[]) : undefined;
-}
-
-function describeExportError(err: unknown): string {
-  const e = Array.isArray(err) ? err[0] : err;
-  return e instanceof Error ? e.message : String(e);
-}
-
-function exitHookFor(): () => void {
-  // The batch processor's timer is unref'd, so a script that just ends would drop the last
-  // batch. beforeExit fires when the loop is empty; flushing schedules work, after which it
-  // fires again with nothing pending and the process exits.
-  return () => {
-    let pending = false;
-    for (const p of liveProcessors) if (p.pending > 0) pending = true;
-    if (pending) {
-      flush().catch((err: unknown) => {
-        console.warn(`[gavel] could not export the last spans before exit: ${describeExportError(err)}`);
-      });
-    }
-  };
 }
 
 /**
@@ -149,8 +131,6 @@ export function init(opts: InitOptions = {}): InitResult {
     provider.register();
     runtime = { result: { mode: "own", tracerProvider: provider }, ownProvider: provider, attached: [], extra };
   }
-  runtime.exitHook = exitHookFor();
-  process.on("beforeExit", runtime.exitHook);
   return runtime.result;
 }
 
@@ -170,7 +150,6 @@ export async function shutdown(): Promise<void> {
   const rt = runtime;
   runtime = undefined;
   if (rt === undefined) return;
-  if (rt.exitHook) process.off("beforeExit", rt.exitHook);
   if (rt.ownProvider) {
     await rt.ownProvider.shutdown();
     otelTrace.disable();

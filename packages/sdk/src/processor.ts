@@ -37,8 +37,9 @@ export class GavelSpanProcessor implements SpanProcessor {
   private readonly inner: SpanProcessor;
 
   constructor(exporter: SpanExporter) {
-    this.inner = new BatchSpanProcessor(exporter);
+    this.inner = new BatchSpanProcessor(reportingFailures(exporter));
     liveProcessors.add(this);
+    installExitFlush();
   }
 
   onStart(span: Span, parentContext: Context): void {
@@ -71,6 +72,53 @@ export class GavelSpanProcessor implements SpanProcessor {
     this.pending = 0;
     return this.inner.shutdown();
   }
+}
+
+// ExportResultCode.SUCCESS of @opentelemetry/core, which this package does not depend on.
+const EXPORT_SUCCESS = 0;
+let exitFlushInstalled = false;
+
+/**
+ * The batch processor's timer is unref'd, so a script that just ends would drop its last
+ * batch. beforeExit fires when the event loop is empty; flushing schedules work, after which
+ * it fires again with nothing pending and the process exits. (process.exit() and signals skip
+ * beforeExit: call shutdown() or flush() there.)
+ */
+function installExitFlush(): void {
+  if (exitFlushInstalled) return;
+  exitFlushInstalled = true;
+  process.on("beforeExit", () => {
+    for (const p of liveProcessors) {
+      // A failed export has already been reported by reportingFailures().
+      if (p.pending > 0) p.forceFlush().catch(() => {});
+    }
+  });
+}
+
+let exportFailureReported = false;
+
+/**
+ * OTel reports export failures only through its diag logger, silent by default, so a down
+ * collector would lose spans without a word. Say it once per process, on the console.
+ */
+function reportingFailures(exporter: SpanExporter): SpanExporter {
+  return {
+    export(spans, done) {
+      exporter.export(spans, (result) => {
+        if (result.code !== EXPORT_SUCCESS && !exportFailureReported) {
+          exportFailureReported = true;
+          const why = result.error?.message ?? "unknown error";
+          console.warn(
+            `[gavel] could not export ${spans.length} span(s): ${why}. Is the Gavel collector running at ${collectorUrl()} ` +
+              "(or the OTEL_EXPORTER_OTLP_ENDPOINT you set)? Start it with `npm start` or set GAVEL_URL. Reported once.",
+          );
+        }
+        done(result);
+      });
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  };
 }
 
 export function isGavelSpanProcessor(p: unknown): p is GavelSpanProcessor {

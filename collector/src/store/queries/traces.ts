@@ -41,6 +41,8 @@ export interface TraceInfoJson {
 export interface TraceJson {
   info: TraceInfoJson;
   data: { spans: SpanJson[] };
+  /** Assessments of the trace, valid and overridden ones (see AssessmentJson.valid). */
+  assessments?: unknown[];
 }
 
 export const statusOf = (code: string): TraceStatus => (code === "Error" ? "ERROR" : code === "Ok" ? "OK" : "UNSET");
@@ -121,7 +123,7 @@ export async function getSpans(client: ClickHouseClient, traceIds: string[]): Pr
   const rs = await client.query({
     query: `WITH bounds AS (SELECT min(Start) AS s, max(End) AS e FROM otel_traces_trace_id_ts WHERE TraceId IN {ids:Array(String)})
       ${SPAN_SELECT}
-      WHERE TraceId IN {ids:Array(String)}
+      WHERE TraceId IN {ids:Array(String)} AND SpanAttributes['gavel.assessment_span'] != 'true'
         AND Timestamp >= (SELECT s FROM bounds) AND Timestamp <= (SELECT e FROM bounds) + 1
       ORDER BY Timestamp, SpanId
       LIMIT 1 BY TraceId, SpanId`,

@@ -1,0 +1,168 @@
+import { randomBytes } from "node:crypto";
+import type { Store } from "../store/store.js";
+import { encodeSpansRowBinary } from "../store/rowbinary.js";
+import { parsePayload } from "../store/queries/traces.js";
+import type { AssessmentJson, NewAssessment } from "./assessment-types.js";
+import { assessmentEventAttributes, assessmentSpan, monotonicNowNs } from "./assessment-span.js";
+
+interface AssessmentRow {
+  AssessmentId: string;
+  TraceId: string;
+  SpanId: string;
+  Name: string;
+  Kind: string;
+  SourceType: string;
+  SourceId: string;
+  Value: string;
+  Rationale: string;
+  Error: string;
+  Valid: boolean;
+  Overrides: string;
+  RunId: string;
+  JudgeVersion: number;
+  Metadata: string;
+  CreatedMs: string;
+}
+
+const SELECT = `SELECT AssessmentId, TraceId, SpanId, Name, Kind, SourceType, SourceId, Value, Rationale, Error, Valid,
+  Overrides, RunId, JudgeVersion, Metadata, toString(toUnixTimestamp64Milli(CreatedAt)) AS CreatedMs
+FROM gavel_assessments FINAL`;
+
+function toJson(r: AssessmentRow): AssessmentJson {
+  const a: AssessmentJson = {
+    assessmentId: r.AssessmentId,
+    traceId: r.TraceId,
+    name: r.Name,
+    kind: r.Kind === "expectation" ? "expectation" : "feedback",
+    value: parsePayload(r.Value),
+    source: { sourceType: (r.SourceType as AssessmentJson["source"]["sourceType"]) || "CODE", sourceId: r.SourceId },
+    metadata: (parsePayload(r.Metadata) as Record<string, unknown> | null) ?? {},
+    valid: Boolean(r.Valid),
+    createTimeMs: Number(r.CreatedMs),
+  };
+  if (r.SpanId) a.spanId = r.SpanId;
+  if (r.Rationale) a.rationale = r.Rationale;
+  if (r.Error) a.error = parsePayload(r.Error) as AssessmentJson["error"];
+  if (r.Overrides) a.overrides = r.Overrides;
+  if (r.RunId) a.runId = r.RunId;
+  if (r.JudgeVersion) a.judgeVersion = Number(r.JudgeVersion);
+  return a;
+}
+
+export const newAssessmentId = () => `a-${randomBytes(12).toString("hex")}`;
+
+/**
+ * Writes and reads assessments. Every write — the judge worker, the SDK, the UI — is
+ * a span event stored through the same span batcher as OTLP ingest; reads come from
+ * the gavel_assessments view of those events (latest version per id).
+ */
+export class AssessmentStore {
+  constructor(private readonly store: Store) {}
+
+  private async traceAnchor(traceId: string): Promise<{ rootSpanId: string; experimentId?: string }> {
+    const rs = await this.store.client.query({
+      query: "SELECT RootSpanId, ExperimentId FROM gavel_traces WHERE TraceId = {t:String} LIMIT 1",
+      query_params: { t: traceId },
+      format: "JSONEachRow",
+    });
+    const [row] = await rs.json<{ RootSpanId: string; ExperimentId: string }>();
+    return row ? { rootSpanId: row.RootSpanId, experimentId: row.ExperimentId } : { rootSpanId: "" };
+  }
+
+  /** Writes versions of assessments as one evaluation span; resolves once stored. */
+  private async write(traceId: string, parentSpanId: string, versions: { a: AssessmentJson; deleted?: boolean }[], experimentId?: string) {
+    const span = assessmentSpan(
+      traceId,
+      parentSpanId,
+      versions.map((v) => ({ attrs: assessmentEventAttributes(v.a, v.deleted), timeNs: monotonicNowNs() })),
+      experimentId,
+    );
+    await this.store.batcher.submit(encodeSpansRowBinary([span]), 1);
+  }
+
+  async log(input: NewAssessment): Promise<AssessmentJson> {
+    const anchor = await this.traceAnchor(input.traceId);
+    const a: AssessmentJson = {
+      assessmentId: input.assessmentId ?? newAssessmentId(),
+      traceId: input.traceId,
+      name: input.name,
+      kind: input.kind,
+      value: input.value ?? null,
+      source: input.source,
+      metadata: input.metadata ?? {},
+      valid: true,
+      createTimeMs: Date.now(),
+    };
+    const spanId = input.spanId ?? (anchor.rootSpanId || undefined);
+    if (spanId) a.spanId = spanId;
+    if (input.rationale) a.rationale = input.rationale;
+    if (input.error) a.error = input.error;
+    if (input.overrides) a.overrides = input.overrides;
+    if (input.runId) a.runId = input.runId;
+    if (input.judgeVersion !== undefined) a.judgeVersion = input.judgeVersion;
+    await this.write(input.traceId, spanId ?? "", [{ a }], anchor.experimentId);
+    return a;
+  }
+
+  async get(traceId: string, assessmentId: string): Promise<AssessmentJson | null> {
+    const rs = await this.store.client.query({
+      query: `${SELECT} WHERE TraceId = {t:String} AND AssessmentId = {id:String} AND NOT Deleted LIMIT 1`,
+      query_params: { t: traceId, id: assessmentId },
+      format: "JSONEachRow",
+    });
+    const [row] = await rs.json<AssessmentRow>();
+    return row ? toJson(row) : null;
+  }
+
+  /** All assessments (valid or not, never deleted ones) of some traces, oldest first. */
+  async forTraces(traceIds: string[]): Promise<Map<string, AssessmentJson[]>> {
+    const out = new Map<string, AssessmentJson[]>();
+    if (traceIds.length === 0) return out;
+    const rs = await this.store.client.query({
+      query: `${SELECT} WHERE TraceId IN {ids:Array(String)} AND NOT Deleted ORDER BY CreatedAt, AssessmentId`,
+      query_params: { ids: traceIds },
+      format: "JSONEachRow",
+    });
+    for (const r of await rs.json<AssessmentRow>()) {
+      const a = toJson(r);
+      let list = out.get(a.traceId);
+      if (!list) out.set(a.traceId, (list = []));
+      list.push(a);
+    }
+    return out;
+  }
+
+  /**
+   * A new assessment that replaces an old one: the old one is kept, marked invalid
+   * (a newer version of it), and the new one names it in `overrides`.
+   */
+  async override(traceId: string, oldId: string, input: Omit<NewAssessment, "traceId" | "name" | "kind" | "overrides">): Promise<AssessmentJson | null> {
+    const old = await this.get(traceId, oldId);
+    if (!old) return null;
+    const a: AssessmentJson = {
+      assessmentId: input.assessmentId ?? newAssessmentId(),
+      traceId,
+      name: old.name,
+      kind: old.kind,
+      value: input.value ?? null,
+      source: input.source,
+      metadata: input.metadata ?? {},
+      valid: true,
+      overrides: old.assessmentId,
+      createTimeMs: Date.now(),
+    };
+    if (old.spanId) a.spanId = old.spanId;
+    if (input.rationale) a.rationale = input.rationale;
+    if (input.runId) a.runId = input.runId;
+    await this.write(traceId, old.spanId ?? "", [{ a: { ...old, valid: false } }, { a }]);
+    return a;
+  }
+
+  /** Deletes by writing a newer, deleted version; the history stays in otel_traces. */
+  async delete(traceId: string, assessmentId: string): Promise<boolean> {
+    const old = await this.get(traceId, assessmentId);
+    if (!old) return false;
+    await this.write(traceId, old.spanId ?? "", [{ a: old, deleted: true }]);
+    return true;
+  }
+}

@@ -1,0 +1,452 @@
+/**
+ * `makeJudge` and the callable `Judge`.
+ *
+ * A Judge is a function object: `await judge({ inputs, outputs })` scores, and it also has
+ * properties (`name`, `model`, …) and methods (`toJSON`, `clone`, …). The constructor builds a
+ * plain function and re-points its prototype at `new.target.prototype`, and Judge.prototype
+ * itself inherits from Function.prototype, so:
+ *
+ * - `judge instanceof Judge` and `typeof judge === "function"` both hold;
+ * - methods added to Judge.prototype are visible on every judge, existing ones included;
+ * - subclasses work: `class RegisteredJudge extends Judge { version = 1 }` — `new
+ *   RegisteredJudge(cfg)` is callable and its fields land on the callable.
+ *
+ * Adding lifecycle methods (align, register, start, …) from another module or package:
+ *
+ *   declare module "@gavel/judges" {
+ *     interface Judge { align(traces: JudgeTrace[], optimizer?: AlignmentOptimizer): Promise<Judge> }
+ *   }
+ *   Judge.prototype.align = async function (this: Judge, traces, optimizer) { … return this.clone({ instructions }); };
+ *
+ * (Inside this package, add the method to the class body instead.) Do not name a method
+ * `call`, `apply`, `bind`, `name` or `length`: they belong to Function. Private `#fields` of
+ * Judge itself cannot be used (they would land on the discarded `this`); subclasses may use them.
+ */
+import {
+  context as otelContext,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+} from "@opentelemetry/api";
+import { AssessmentSourceType, type Feedback, type FeedbackValue } from "./assessment.js";
+import { complete, type CallOptions } from "./complete.js";
+import { envNumber } from "./env.js";
+import { GavelConfigError, LLMError, type LLMErrorCode } from "./errors.js";
+import { boundedJson, captureMessageContent, GAVEL_JUDGE_ATTR, GAVEL_SPAN_TYPE_ATTR, getTracer } from "./genai.js";
+import { parseModelUri } from "./model-uri.js";
+import { parseJsonAnswer } from "./providers/params.js";
+import { isKnownProvider, knownProviders } from "./providers/registry.js";
+import type { ChatMessage, JsonSchemaSpec } from "./providers/types.js";
+import {
+  assertArguments,
+  formatValue,
+  parseTemplateVariables,
+  TEMPLATE_VARIABLES,
+  type TemplateVariable,
+} from "./template.js";
+import { renderTraceForJudge, traceInputsOutputs, type JudgeTrace } from "./trace-format.js";
+import {
+  answerSchema,
+  describeValueType,
+  isCategories,
+  resolveFeedbackValueType,
+  validateValue,
+  type FeedbackValueType,
+} from "./value-type.js";
+
+export interface JudgeConfig {
+  name: string;
+  /** Must use at least one of {{ inputs }}, {{ outputs }}, {{ expectations }}, {{ trace }}. */
+  instructions: string;
+  /** `provider:/model`, e.g. "openai:/gpt-4o-mini", "anthropic:/claude-sonnet-4-5". */
+  model: string;
+  /** Categories, "boolean", "number" or "string". Default: categories from "Rate as one of: …", else "string". */
+  feedbackValueType?: FeedbackValueType;
+  description?: string;
+  /** Provider request parameters: temperature, max_tokens, top_p, … */
+  inferenceParams?: Record<string, unknown>;
+}
+
+/** Runtime settings; never serialised. */
+export interface JudgeOptions extends Pick<CallOptions, "providers" | "retry" | "captureContent"> {
+  /** Answers asked for before giving up with MALFORMED_OUTPUT (first ask + re-asks). Default env GAVEL_JUDGE_MAX_OUTPUT_ATTEMPTS, else 3. */
+  maxOutputAttempts?: number;
+  /** Character budget for {{ trace }}. Default env GAVEL_JUDGE_TRACE_MAX_CHARS, else 100000. */
+  traceMaxChars?: number;
+}
+
+export interface JudgeCallArgs {
+  inputs?: unknown;
+  outputs?: unknown;
+  expectations?: unknown;
+  /** The trace to judge. Also supplies `inputs`/`outputs` (its root span's) when they are not passed. */
+  trace?: JudgeTrace;
+}
+
+export interface JudgeCallOptions {
+  signal?: AbortSignal;
+  /** Parent of the judge span; default the active context. */
+  parentContext?: Context;
+}
+
+/** The registry's JSON form of a judge. */
+export interface SerializedJudge {
+  type: "gavel.judge";
+  schemaVersion: 1;
+  name: string;
+  instructions: string;
+  model: string;
+  feedbackValueType: "string" | "boolean" | "number" | string[];
+  description?: string;
+  inferenceParams?: Record<string, unknown>;
+}
+
+export type JudgeConstructor<J extends Judge = Judge> = new (config: JudgeConfig, options?: JudgeOptions) => J;
+
+const ANSWER_SCHEMA_NAME = "judge_result";
+
+// The call signature, merged into the class's instance type.
+export interface Judge {
+  (args: JudgeCallArgs, options?: JudgeCallOptions): Promise<Feedback>;
+}
+
+export class Judge {
+  declare readonly name: string;
+  declare readonly instructions: string;
+  declare readonly model: string;
+  declare readonly feedbackValueType: FeedbackValueType;
+  declare readonly description: string | undefined;
+  declare readonly inferenceParams: Readonly<Record<string, unknown>> | undefined;
+  /** The variables the instructions use, in order of first use. */
+  declare readonly templateVariables: readonly TemplateVariable[];
+  /** Runtime options (non-enumerable: may hold clients and keys). */
+  declare readonly options: JudgeOptions;
+
+  constructor(config: JudgeConfig, options: JudgeOptions = {}) {
+    if (!config || typeof config !== "object") {
+      throw new GavelConfigError("makeJudge needs { name, instructions, model }.");
+    }
+    const name = typeof config.name === "string" ? config.name.trim() : "";
+    if (!name) throw new GavelConfigError('makeJudge: "name" is required (a non-empty string, e.g. "support_quality").');
+    if (typeof config.instructions !== "string" || config.instructions.trim() === "") {
+      throw new GavelConfigError(`Judge "${name}": "instructions" is required (a non-empty string).`);
+    }
+    const templateVariables = Object.freeze(parseTemplateVariables(config.instructions, name));
+    const uri = parseModelUri(config.model);
+    if (!isKnownProvider(uri.provider)) {
+      throw new GavelConfigError(
+        `Judge "${name}": unknown model provider "${uri.provider}" in "${config.model}". ` +
+          `Use ${knownProviders().map((p) => `"${p}:/<model>"`).join(" or ")}.`,
+      );
+    }
+    if (config.description !== undefined && typeof config.description !== "string") {
+      throw new GavelConfigError(`Judge "${name}": "description" must be a string.`);
+    }
+    const ip = config.inferenceParams;
+    if (ip !== undefined && (ip === null || typeof ip !== "object" || Array.isArray(ip))) {
+      throw new GavelConfigError(`Judge "${name}": "inferenceParams" must be an object such as { temperature: 0 }.`);
+    }
+    const feedbackValueType = resolveFeedbackValueType(config.feedbackValueType, config.instructions, name);
+
+    const self = function judge(this: unknown, args: JudgeCallArgs, callOptions?: JudgeCallOptions) {
+      return (self as Judge).evaluate(args, callOptions);
+    } as unknown as Judge;
+    Object.setPrototypeOf(self, new.target.prototype);
+    const ro = (value: unknown, enumerable = true): PropertyDescriptor => ({ value, enumerable, writable: false, configurable: true });
+    Object.defineProperties(self, {
+      name: ro(name),
+      instructions: ro(config.instructions),
+      model: ro(uri.uri),
+      feedbackValueType: ro(feedbackValueType),
+      description: ro(config.description),
+      inferenceParams: ro(ip ? Object.freeze({ ...ip }) : undefined),
+      templateVariables: ro(templateVariables),
+      options: ro(Object.freeze({ ...options }), false),
+    });
+    return self;
+  }
+
+  /** The same as calling the judge. */
+  async evaluate(args: JudgeCallArgs, callOptions: JudgeCallOptions = {}): Promise<Feedback> {
+    if (!args || typeof args !== "object") {
+      throw new GavelConfigError(
+        `Judge "${this.name}" must be called with an object, e.g. judge({ ${this.templateVariables.join(", ")} }).`,
+      );
+    }
+    const values = this.argumentValues(args);
+    assertArguments(this.templateVariables, values, this.name);
+    const messages = this.buildMessages(values);
+    const jsonSchema: JsonSchemaSpec = {
+      name: ANSWER_SCHEMA_NAME,
+      description: `The judgment of "${this.name}".`,
+      schema: answerSchema(this.feedbackValueType),
+    };
+    const maxAttempts = Math.max(1, Math.floor(this.options.maxOutputAttempts ?? envNumber("GAVEL_JUDGE_MAX_OUTPUT_ATTEMPTS", 3)));
+    const capture = captureMessageContent(this.options.captureContent);
+
+    const parent = callOptions.parentContext ?? otelContext.active();
+    const span = getTracer().startSpan(
+      `judge ${this.name}`,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          [GAVEL_JUDGE_ATTR]: "true",
+          [GAVEL_SPAN_TYPE_ATTR]: "EVALUATOR",
+          "gavel.judge.name": this.name,
+          "gavel.judge.model": this.model,
+          ...(capture ? { "gavel.inputs": boundedJson(values).json } : {}),
+        },
+      },
+      parent,
+    );
+    const ctx = trace.setSpan(parent, span);
+    const started = performance.now();
+    let inputTokens = 0;
+    let outputTokens = 0;
+    let llmCalls = 0;
+    let httpAttempts = 0;
+    let responseModel: string | undefined;
+    let lastText: string | undefined;
+    let lastReason = "";
+
+    const finish = (value: FeedbackValue, rationale: string | undefined, error?: { code: LLMErrorCode; message: string }): Feedback => {
+      const sc = span.spanContext();
+      const metadata: Record<string, unknown> = {
+        model: this.model,
+        ...(responseModel ? { responseModel } : {}),
+        inputTokens,
+        outputTokens,
+        latencyMs: Math.round(performance.now() - started),
+        llmCalls,
+        attempts: httpAttempts,
+      };
+      if (trace.isSpanContextValid(sc)) {
+        metadata["judgeTraceId"] = sc.traceId;
+        metadata["judgeSpanId"] = sc.spanId;
+      }
+      if (error && lastText !== undefined) metadata["lastOutput"] = lastText.slice(0, 2000);
+      const fb: Feedback = {
+        name: this.name,
+        value,
+        ...(rationale !== undefined ? { rationale } : {}),
+        source: { sourceType: AssessmentSourceType.LLM_JUDGE, sourceId: this.model },
+        ...(error ? { error } : {}),
+        metadata,
+      };
+      if (error) {
+        span.setAttribute("gavel.judge.error_code", error.code);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+      } else {
+        span.setAttribute("gavel.judge.value", JSON.stringify(value));
+      }
+      if (capture) span.setAttribute("gavel.outputs", boundedJson({ value, rationale, error }).json);
+      span.end();
+      return fb;
+    };
+
+    let convo: ChatMessage[] = messages;
+    try {
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        let res;
+        try {
+          res = await complete(
+            this.model,
+            { messages: convo, jsonSchema, ...(this.inferenceParams ? { params: { ...this.inferenceParams } } : {}) },
+            {
+              ...(this.options.providers ? { providers: this.options.providers } : {}),
+              ...(this.options.retry ? { retry: this.options.retry } : {}),
+              ...(this.options.captureContent !== undefined ? { captureContent: this.options.captureContent } : {}),
+              ...(callOptions.signal ? { signal: callOptions.signal } : {}),
+              parentContext: ctx,
+              spanAttributes: { "gavel.judge.name": this.name },
+            },
+          );
+        } catch (err) {
+          if (err instanceof LLMError && err.code !== "ABORTED") {
+            llmCalls += 1;
+            httpAttempts += err.attempts;
+            return finish(null, undefined, { code: err.code, message: err.message });
+          }
+          throw err;
+        }
+        llmCalls += 1;
+        httpAttempts += res.attempts;
+        inputTokens += res.usage.inputTokens;
+        outputTokens += res.usage.outputTokens;
+        responseModel = res.model;
+        lastText = res.text;
+        const check = this.checkAnswer(res.parsed !== undefined ? res.parsed : parseJsonAnswer(res.text));
+        if (check.ok) return finish(check.value, check.rationale);
+        lastReason = check.reason;
+        span.addEvent("gavel.judge.invalid_answer", { "gavel.judge.attempt": attempt, "gavel.judge.reason": check.reason });
+        convo = [
+          ...convo,
+          { role: "assistant", content: res.text.trim() === "" ? "(empty answer)" : res.text },
+          { role: "user", content: this.reaskMessage(check.reason) },
+        ];
+      }
+      return finish(null, undefined, {
+        code: "MALFORMED_OUTPUT",
+        message: `The model gave no valid answer in ${maxAttempts} attempt${maxAttempts === 1 ? "" : "s"}: ${lastReason}.`,
+      });
+    } catch (err) {
+      if (span.isRecording()) {
+        span.recordException(err instanceof Error ? err : new Error(String(err)));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      }
+      span.end();
+      throw err;
+    }
+  }
+
+  /** The call's values for each template variable, taking inputs/outputs from the trace when absent. */
+  protected argumentValues(args: JudgeCallArgs): Partial<Record<TemplateVariable, unknown>> {
+    const v: Partial<Record<TemplateVariable, unknown>> = {
+      inputs: args.inputs,
+      outputs: args.outputs,
+      expectations: args.expectations,
+      trace: args.trace,
+    };
+    if (args.trace && (v.inputs === undefined || v.outputs === undefined)) {
+      const io = traceInputsOutputs(args.trace);
+      if (v.inputs === undefined) v.inputs = io.inputs;
+      if (v.outputs === undefined) v.outputs = io.outputs;
+    }
+    return v;
+  }
+
+  /** The system prompt (instructions + answer format) and the user message (the data). */
+  buildMessages(values: Partial<Record<TemplateVariable, unknown>>): ChatMessage[] {
+    const vars = this.templateVariables.map((v) => `{{ ${v} }}`).join(", ");
+    const system = [
+      "You are an impartial expert judge. Assess the data in the user message by following the instructions.",
+      "",
+      "<instructions>",
+      this.instructions.trim(),
+      "</instructions>",
+      "",
+      `The template variables in the instructions (${vars}) refer to the sections of the user message with the same tag name.`,
+      "",
+      'Answer with a JSON object with two fields: "rationale", your step-by-step reasoning, written first; ' +
+        `and "result", ${describeValueType(this.feedbackValueType)}.`,
+    ].join("\n");
+    const sections: string[] = [];
+    for (const v of TEMPLATE_VARIABLES) {
+      if (!this.templateVariables.includes(v)) continue;
+      const body =
+        v === "trace"
+          ? renderTraceForJudge(values.trace as JudgeTrace, this.options.traceMaxChars !== undefined ? { maxChars: this.options.traceMaxChars } : {})
+          : formatValue(values[v]);
+      sections.push(`<${v}>\n${body}\n</${v}>`);
+    }
+    return [
+      { role: "system", content: system },
+      { role: "user", content: sections.join("\n\n") },
+    ];
+  }
+
+  protected reaskMessage(reason: string): string {
+    return (
+      `Your previous answer could not be used: ${reason}. ` +
+      `Answer again with only a JSON object {"rationale": "...", "result": ...} where "result" is ${describeValueType(this.feedbackValueType)}.`
+    );
+  }
+
+  protected checkAnswer(answer: unknown): { ok: true; value: FeedbackValue; rationale: string } | { ok: false; reason: string } {
+    if (answer === undefined) return { ok: false, reason: "the answer was not valid JSON" };
+    if (!answer || typeof answer !== "object" || Array.isArray(answer)) {
+      return { ok: false, reason: "the answer was not a JSON object" };
+    }
+    const a = answer as Record<string, unknown>;
+    const v = validateValue(this.feedbackValueType, a["result"]);
+    if (!v.ok) return v;
+    const r = a["rationale"];
+    const rationale = typeof r === "string" ? r : r === undefined || r === null ? "" : JSON.stringify(r);
+    return { ok: true, value: v.value, rationale };
+  }
+
+  /** This judge's configuration (with the resolved feedbackValueType). */
+  config(): JudgeConfig {
+    return {
+      name: this.name,
+      instructions: this.instructions,
+      model: this.model,
+      feedbackValueType: this.feedbackValueType,
+      ...(this.description !== undefined ? { description: this.description } : {}),
+      ...(this.inferenceParams !== undefined ? { inferenceParams: { ...this.inferenceParams } } : {}),
+    };
+  }
+
+  /**
+   * A new judge of the same class with some settings changed, e.g. aligned instructions.
+   * The value type stays the resolved one unless overridden.
+   */
+  clone(overrides: Partial<JudgeConfig> = {}, options?: JudgeOptions): this {
+    const Ctor = this.constructor as JudgeConstructor<Judge>;
+    return new Ctor({ ...this.config(), ...overrides }, options ?? this.options) as this;
+  }
+
+  toJSON(): SerializedJudge {
+    const t = this.feedbackValueType;
+    return {
+      type: "gavel.judge",
+      schemaVersion: 1,
+      name: this.name,
+      instructions: this.instructions,
+      model: this.model,
+      feedbackValueType: isCategories(t) ? [...t] : t,
+      ...(this.description !== undefined ? { description: this.description } : {}),
+      ...(this.inferenceParams !== undefined ? { inferenceParams: { ...this.inferenceParams } } : {}),
+    };
+  }
+
+  /** Rebuilds a judge from `toJSON()` output (object or JSON string). */
+  static fromJSON<J extends Judge>(this: JudgeConstructor<J>, json: string | SerializedJudge | Record<string, unknown>, options?: JudgeOptions): J {
+    let o: Record<string, unknown>;
+    try {
+      o = (typeof json === "string" ? JSON.parse(json) : json) as Record<string, unknown>;
+    } catch (err) {
+      throw new GavelConfigError(`Judge.fromJSON: not valid JSON (${(err as Error).message}).`);
+    }
+    if (!o || typeof o !== "object") throw new GavelConfigError("Judge.fromJSON: expected an object from judge.toJSON().");
+    if (o["type"] !== undefined && o["type"] !== "gavel.judge") {
+      throw new GavelConfigError(`Judge.fromJSON: type is "${String(o["type"])}", expected "gavel.judge".`);
+    }
+    for (const k of ["name", "instructions", "model"]) {
+      if (typeof o[k] !== "string") throw new GavelConfigError(`Judge.fromJSON: "${k}" is missing or not a string.`);
+    }
+    const config: JudgeConfig = {
+      name: o["name"] as string,
+      instructions: o["instructions"] as string,
+      model: o["model"] as string,
+      ...(o["feedbackValueType"] !== undefined ? { feedbackValueType: o["feedbackValueType"] as FeedbackValueType } : {}),
+      ...(typeof o["description"] === "string" ? { description: o["description"] } : {}),
+      ...(o["inferenceParams"] && typeof o["inferenceParams"] === "object" ? { inferenceParams: o["inferenceParams"] as Record<string, unknown> } : {}),
+    };
+    return new this(config, options);
+  }
+
+  toString(): string {
+    return `Judge(${this.name}, ${this.model})`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `Judge ${JSON.stringify(this.toJSON(), null, 2)}`;
+  }
+}
+
+// Judges are functions: keep Function.prototype (call/apply/bind) in their chain.
+Object.setPrototypeOf(Judge.prototype, Function.prototype);
+
+export function makeJudge(config: JudgeConfig, options?: JudgeOptions): Judge {
+  return new Judge(config, options);
+}
+
+export function judgeFromJSON(json: string | SerializedJudge | Record<string, unknown>, options?: JudgeOptions): Judge {
+  return Judge.fromJSON(json, options);
+}
+
+export function isJudge(x: unknown): x is Judge {
+  return x instanceof Judge;
+}
