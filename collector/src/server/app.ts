@@ -8,6 +8,7 @@ import { runsRouter } from "../api/runs-routes.js";
 import { tracesRouter } from "../api/traces-routes.js";
 import { sqlRouter } from "../api/sql-routes.js";
 import { assessmentsRouter } from "../api/assessments-routes.js";
+import { scorersRouter } from "../api/scorers-routes.js";
 import { AssessmentStore } from "../assessments/assessment-store.js";
 
 export function createApp(store: Store, config: GavelConfig): Express {
@@ -30,6 +31,7 @@ export function createApp(store: Store, config: GavelConfig): Express {
   const assessments = new AssessmentStore(store);
   api.use(tracesRouter(store, assessments));
   api.use(assessmentsRouter(assessments));
+  api.use(scorersRouter(store));
   api.use(sqlRouter(store, config));
   api.use((req, res) => sendError(res, 404, "NOT_FOUND", `No API route ${req.method} /api/v1${req.path}. See docs/rest-api.md.`));
   app.use("/api/v1", api);

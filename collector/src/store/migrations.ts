@@ -4,6 +4,7 @@ import {
   gavelAssessmentsMv,
   gavelExperiments,
   gavelRuns,
+  gavelScorers,
   gavelSchemaMigrations,
   gavelTraces,
   gavelTracesMv,
@@ -54,6 +55,11 @@ export const MIGRATIONS: Migration[] = [
     version: 2,
     name: "assessments projected from gen_ai.evaluation.result events",
     objects: [gavelAssessments, gavelAssessmentsMv],
+  },
+  {
+    version: 3,
+    name: "judge registry",
+    objects: [gavelScorers],
   },
 ];
 

@@ -356,3 +356,30 @@ FROM otel_traces
 ARRAY JOIN Events.Timestamp AS ev_ts, Events.Name AS ev_name, Events.Attributes AS ev_attrs
 WHERE has(Events.Name, 'gen_ai.evaluation.result') AND ev_name = 'gen_ai.evaluation.result'`,
 };
+
+/**
+ * Registered judges (scorers): one row per version, with its serialised judge (instructions,
+ * model, value type, optimizer memory), the report of the alignment that produced it, and its
+ * online-sampling config. Updates (sampling, delete) are newer rows of the same version.
+ */
+export const gavelScorers: TableDef = {
+  kind: "table",
+  name: "gavel_scorers",
+  columns: [
+    "ExperimentId String",
+    "Name String",
+    "Version UInt32",
+    "Judge String",
+    "Report String",
+    "AlignmentRunId String",
+    "SampleRate Float64",
+    "Filter String",
+    "CreatedAt DateTime64(3)",
+    "Deleted Bool DEFAULT false",
+    "UpdatedAt DateTime64(9)",
+  ],
+  engine: "ReplacingMergeTree",
+  versionColumn: "UpdatedAt",
+  orderBy: "(ExperimentId, Name, Version)",
+  shardingKey: "cityHash64(ExperimentId)",
+};

@@ -94,6 +94,8 @@ function patch(
         },
         (err: unknown) => span.fail(err),
       );
+    } else {
+      span.end();
     }
     return result;
   };

@@ -147,7 +147,8 @@ export class Judge {
     if (ip !== undefined && (ip === null || typeof ip !== "object" || Array.isArray(ip))) {
       throw new GavelConfigError(`Judge "${name}": "inferenceParams" must be an object such as { temperature: 0 }.`);
     }
-    const feedbackValueType = resolveFeedbackValueType(config.feedbackValueType, config.instructions, name);
+    const resolved = resolveFeedbackValueType(config.feedbackValueType, config.instructions, name);
+    const feedbackValueType: FeedbackValueType = isCategories(resolved) ? Object.freeze([...resolved]) : resolved;
 
     const self = function judge(this: unknown, args: JudgeCallArgs, callOptions?: JudgeCallOptions) {
       return (self as Judge).evaluate(args, callOptions);
@@ -167,7 +168,10 @@ export class Judge {
     return self;
   }
 
-  /** The same as calling the judge. */
+  /**
+   * The same as calling the judge. Provider failures come back as a Feedback with `error`
+   * (value null); configuration errors and the caller's abort are thrown.
+   */
   async evaluate(args: JudgeCallArgs, callOptions: JudgeCallOptions = {}): Promise<Feedback> {
     if (!args || typeof args !== "object") {
       throw new GavelConfigError(
@@ -195,7 +199,8 @@ export class Judge {
           [GAVEL_SPAN_TYPE_ATTR]: "EVALUATOR",
           "gavel.judge.name": this.name,
           "gavel.judge.model": this.model,
-          ...(capture ? { "gavel.inputs": boundedJson(values).json } : {}),
+          // The trace itself is already in the store; a reference keeps the attribute small.
+          ...(capture ? { "gavel.inputs": boundedJson({ ...values, trace: values.trace ? traceRef(values.trace as JudgeTrace) : undefined }).json } : {}),
         },
       },
       parent,
@@ -438,6 +443,11 @@ export class Judge {
 
 // Judges are functions: keep Function.prototype (call/apply/bind) in their chain.
 Object.setPrototypeOf(Judge.prototype, Function.prototype);
+
+function traceRef(t: JudgeTrace): { traceId?: string; spanCount: number } {
+  const id = t.info?.traceId ?? t.traceId;
+  return { ...(id ? { traceId: id } : {}), spanCount: (t.data?.spans ?? t.spans ?? []).length };
+}
 
 export function makeJudge(config: JudgeConfig, options?: JudgeOptions): Judge {
   return new Judge(config, options);

@@ -45,3 +45,12 @@ export {
   type LogFeedbackOptions,
   type LogExpectationOptions,
 } from "./assessments.js";
+export {
+  getScorer,
+  listScorers,
+  listScorerVersions,
+  deleteScorer,
+  judgeFromRecord,
+  type ScorerRecord,
+  type SamplingConfig,
+} from "./registry.js";

@@ -1,0 +1,74 @@
+import { Router } from "express";
+import { z } from "zod";
+import type { Store } from "../store/store.js";
+import { deleteScorer, getScorer, listScorers, listScorerVersions, registerScorer, setSampling } from "../store/queries/scorers.js";
+import { compileTraceFilter, ParamBag } from "../search/filter-compiler.js";
+import { SearchRequestError } from "../search/errors.js";
+import { ApiError, parseInput } from "./errors.js";
+
+const Name = z.string().trim().min(1, "name must not be empty").max(256);
+const SerializedJudge = z
+  .object({ type: z.literal("gavel.judge").optional(), name: z.string(), instructions: z.string().min(1), model: z.string().min(1) })
+  .passthrough();
+const Register = z
+  .object({
+    name: Name.optional(),
+    judge: SerializedJudge,
+    report: z.record(z.string(), z.unknown()).nullable().optional(),
+    alignmentRunId: z.string().max(128).nullable().optional(),
+  })
+  .strict();
+const Sampling = z
+  .object({
+    sampleRate: z.number().min(0, "sampleRate is between 0 and 1").max(1, "sampleRate is between 0 and 1"),
+    filter: z.string().max(10_000).nullable().optional(),
+    version: z.number().int().min(1).optional(),
+  })
+  .strict();
+const VersionQuery = z.object({ version: z.coerce.number().int().min(1).optional() }).strict();
+
+export function scorersRouter(store: Store): Router {
+  const r = Router();
+  const base = "/experiments/:experimentId/scorers";
+  r.post(base, async (req, res) => {
+    const body = parseInput(Register, req.body);
+    const name = body.name ?? body.judge.name;
+    if (!name) throw new ApiError(400, "INVALID_REQUEST", "The judge has no name: pass `name`.", "name");
+    res.json(await registerScorer(store.client, { experimentId: req.params.experimentId, name, judge: body.judge, report: body.report, alignmentRunId: body.alignmentRunId }));
+  });
+  r.get(base, async (req, res) => {
+    res.json({ scorers: await listScorers(store.client, req.params.experimentId) });
+  });
+  r.get(`${base}/:name`, async (req, res) => {
+    const { version } = parseInput(VersionQuery, req.query, "query");
+    const s = await getScorer(store.client, req.params.experimentId, req.params.name, version);
+    if (!s) {
+      throw new ApiError(404, "NOT_FOUND", `No registered judge "${req.params.name}"${version ? ` version ${version}` : ""} in experiment ${req.params.experimentId}. Register one with judge.register({ experimentId }).`);
+    }
+    res.json(s);
+  });
+  r.get(`${base}/:name/versions`, async (req, res) => {
+    res.json({ versions: await listScorerVersions(store.client, req.params.experimentId, req.params.name) });
+  });
+  r.delete(`${base}/:name`, async (req, res) => {
+    const { version } = parseInput(VersionQuery, req.query, "query");
+    const n = await deleteScorer(store.client, req.params.experimentId, req.params.name, version);
+    if (n === 0) throw new ApiError(404, "NOT_FOUND", `No registered judge "${req.params.name}"${version ? ` version ${version}` : ""} to delete.`);
+    res.json({ deleted: n });
+  });
+  r.post(`${base}/:name/sampling`, async (req, res) => {
+    const body = parseInput(Sampling, req.body);
+    if (body.filter) {
+      try {
+        compileTraceFilter(body.filter, new ParamBag());
+      } catch (err) {
+        if (err instanceof SearchRequestError) throw new ApiError(400, err.code, err.message, "filter");
+        throw err;
+      }
+    }
+    const s = await setSampling(store.client, req.params.experimentId, req.params.name, body);
+    if (!s) throw new ApiError(404, "NOT_FOUND", `No registered judge "${req.params.name}" to sample with; register it first.`);
+    res.json(s);
+  });
+  return r;
+}
