@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ApiKeyConfigError, parseApiKeys, type ApiKey } from "../auth/api-keys.js";
 
 /**
  * Server configuration from environment variables and CLI flags (flags win).
@@ -19,6 +20,8 @@ export interface GavelConfig {
   batchWaitMs: number;
   sql: { maxExecutionSeconds: number; maxResultRows: number; maxMemoryBytes: number };
   insecureListen: boolean;
+  /** From GAVEL_API_KEYS; empty means no access control (and loopback only). */
+  apiKeys: ApiKey[];
 }
 
 const intFrom = (name: string, min: number, max: number) =>
@@ -61,6 +64,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     throw new ConfigError(`Invalid configuration: ${msg}. Fix or unset the variable and start again.`);
   }
   const e = parsed.data;
+  let apiKeys: ApiKey[];
+  try {
+    apiKeys = parseApiKeys(env.GAVEL_API_KEYS);
+  } catch (err) {
+    if (err instanceof ApiKeyConfigError) throw new ConfigError(`Invalid configuration: ${err.message}`);
+    throw err;
+  }
   const url = e.GAVEL_CLICKHOUSE_URL;
   return {
     port: overrides.port ?? e.GAVEL_PORT ?? 4318,
@@ -84,5 +94,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       maxMemoryBytes: e.GAVEL_SQL_MAX_MEMORY_BYTES ?? 2 * 1024 * 1024 * 1024,
     },
     insecureListen: overrides.insecureListen ?? false,
+    apiKeys,
   };
 }

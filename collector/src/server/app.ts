@@ -3,6 +3,7 @@ import type { GavelConfig } from "../config/config.js";
 import type { Store } from "../store/store.js";
 import { otlpTracesHandler } from "../ingest/otlp-receiver.js";
 import { errorMiddleware, sendError } from "../api/errors.js";
+import { accessControl, rolesOf } from "../auth/access-control.js";
 import { experimentsRouter } from "../api/experiments-routes.js";
 import { runsRouter } from "../api/runs-routes.js";
 import { tracesRouter } from "../api/traces-routes.js";
@@ -10,11 +11,20 @@ import { sqlRouter } from "../api/sql-routes.js";
 import { assessmentsRouter } from "../api/assessments-routes.js";
 import { scorersRouter } from "../api/scorers-routes.js";
 import { AssessmentStore } from "../assessments/assessment-store.js";
+import { reviewRouter } from "../api/review-routes.js";
+import { uiRouter } from "./ui-routes.js";
 
 export function createApp(store: Store, config: GavelConfig): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+
+  app.use(accessControl(config.apiKeys));
+  // Lets the UI (or a script) learn whether a key is needed and what the current one may do.
+  app.get("/api/v1/auth/whoami", (req, res) => {
+    const roles = rolesOf(config.apiKeys, req);
+    res.json({ authRequired: config.apiKeys.length > 0, roles: config.apiKeys.length === 0 ? ["admin", "write", "read", "ingest"] : roles ? [...roles].sort() : null });
+  });
 
   // OTLP reads its own raw body: it needs the size limit before and after gunzip.
   app.post("/v1/traces", otlpTracesHandler(store, config));
@@ -33,8 +43,10 @@ export function createApp(store: Store, config: GavelConfig): Express {
   api.use(assessmentsRouter(assessments));
   api.use(scorersRouter(store));
   api.use(sqlRouter(store, config));
+  api.use(reviewRouter(store));
   api.use((req, res) => sendError(res, 404, "NOT_FOUND", `No API route ${req.method} /api/v1${req.path}. See docs/rest-api.md.`));
   app.use("/api/v1", api);
+  app.use(uiRouter());
 
   app.use(errorMiddleware);
   return app;

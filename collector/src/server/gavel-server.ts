@@ -29,7 +29,7 @@ export function checkListenAddress(config: GavelConfig, hasApiKeys: boolean): vo
 }
 
 export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
-  checkListenAddress(config, Boolean(process.env.GAVEL_API_KEYS));
+  checkListenAddress(config, config.apiKeys.length > 0);
   const store = await Store.open(config);
   const app = createApp(store, config);
   let server: Server;

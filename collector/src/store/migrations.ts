@@ -5,6 +5,7 @@ import {
   gavelExperiments,
   gavelRuns,
   gavelScorers,
+  gavelAlignmentRuns,
   gavelSchemaMigrations,
   gavelTraces,
   gavelTracesMv,
@@ -60,6 +61,11 @@ export const MIGRATIONS: Migration[] = [
     version: 3,
     name: "judge registry",
     objects: [gavelScorers],
+  },
+  {
+    version: 5,
+    name: "alignment runs",
+    objects: [gavelAlignmentRuns],
   },
 ];
 

@@ -383,3 +383,28 @@ export const gavelScorers: TableDef = {
   orderBy: "(ExperimentId, Name, Version)",
   shardingKey: "cityHash64(ExperimentId)",
 };
+
+/** Alignment runs: what was aligned, with which optimizer, its report, and the version it registered. */
+export const gavelAlignmentRuns: TableDef = {
+  kind: "table",
+  name: "gavel_alignment_runs",
+  columns: [
+    "AlignmentId String",
+    "ExperimentId String",
+    "JudgeName String",
+    "BaseVersion UInt32",
+    "Optimizer LowCardinality(String)",
+    "Status LowCardinality(String)",
+    "Report String",
+    "AlignedJudge String",
+    "RegisteredVersion UInt32",
+    "Error String",
+    "StartedAt DateTime64(3)",
+    "EndedAt Nullable(DateTime64(3))",
+    "UpdatedAt DateTime64(9)",
+  ],
+  engine: "ReplacingMergeTree",
+  versionColumn: "UpdatedAt",
+  orderBy: "(ExperimentId, AlignmentId)",
+  shardingKey: "cityHash64(ExperimentId)",
+};

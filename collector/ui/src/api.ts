@@ -1,0 +1,262 @@
+/**
+ * The UI's only way to the server: Gavel's public REST API (docs/rest-api.md), the same
+ * one the SDK and CLI use. With API keys enabled, the key lives in sessionStorage only:
+ * it is gone when the tab closes, and never written to localStorage or a cookie.
+ */
+
+export type SourceType = "HUMAN" | "LLM_JUDGE" | "CODE";
+export type TraceStatus = "OK" | "ERROR" | "UNSET";
+
+export interface Experiment {
+  experimentId: string;
+  name: string;
+  createdAt: number;
+  tags: Record<string, string>;
+  traceCount: number;
+  lastActivity: number | null;
+}
+
+export interface Run {
+  runId: string;
+  experimentId: string;
+  name: string;
+  status: "RUNNING" | "FINISHED" | "FAILED";
+  startTime: number;
+  endTime: number | null;
+  kind?: string;
+  metrics?: Record<string, number>;
+}
+
+export interface TraceInfo {
+  traceId: string;
+  experimentId: string;
+  runId: string | null;
+  name: string;
+  timestampMs: number;
+  executionTimeMs: number;
+  status: TraceStatus;
+  serviceName: string;
+  spanType: string;
+  inputs: unknown;
+  outputs: unknown;
+  tags: Record<string, string>;
+  metadata?: Record<string, string>;
+}
+
+export interface SpanEvent {
+  name: string;
+  timeUnixNano: string;
+  attributes: Record<string, string>;
+}
+
+export interface Span {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  durationMs: number;
+  status: { code: TraceStatus; message: string };
+  serviceName: string;
+  spanType: string;
+  inputs: unknown;
+  outputs: unknown;
+  attributes: Record<string, string>;
+  resourceAttributes: Record<string, string>;
+  events: SpanEvent[];
+}
+
+export interface Assessment {
+  assessmentId: string;
+  traceId: string;
+  spanId?: string;
+  name: string;
+  kind: "feedback" | "expectation";
+  value: unknown;
+  rationale?: string;
+  source: { sourceType: SourceType; sourceId: string };
+  error?: { code: string; message: string };
+  metadata: Record<string, unknown>;
+  valid: boolean;
+  overrides?: string;
+  runId?: string;
+  judgeVersion?: number;
+  createTimeMs: number;
+}
+
+export interface Trace {
+  info: TraceInfo;
+  data: { spans: Span[] };
+  assessments?: Assessment[];
+}
+
+export type FeedbackValueType = "string" | "boolean" | "number" | string[];
+
+export interface Scorer {
+  experimentId: string;
+  name: string;
+  version: number;
+  judge: {
+    name?: string;
+    instructions?: string;
+    model?: string;
+    feedbackValueType?: FeedbackValueType;
+    description?: string;
+    [k: string]: unknown;
+  };
+  report: Record<string, unknown> | null;
+  alignmentRunId: string | null;
+  sampling: { sampleRate: number; filter: string | null };
+  createdAt: number;
+}
+
+export interface SqlResult {
+  rows: Record<string, unknown>[];
+  meta: { name: string; type: string }[];
+  rowCount: number;
+  elapsedMs: number;
+  truncated?: boolean;
+}
+
+export type ReviewReason = "JUDGE_ERROR" | "LOW_CONFIDENCE" | "JUDGES_DISAGREE" | "TRACE_ERROR" | "RARE_VALUE" | "OTHER";
+
+export interface ReviewQueue {
+  minLabels: number;
+  judges: { name: string; judged: number; labeled: number; pending: number; needed: number; values: { value: unknown; count: number }[] }[];
+  items: {
+    traceId: string;
+    name: string;
+    reason: ReviewReason;
+    judgeValue: unknown;
+    valueShare: number;
+    trace: TraceInfo | null;
+    assessments: Assessment[];
+  }[];
+  nextPageToken?: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+const KEY = "gavel.apiKey";
+
+export function getApiKey(): string | null {
+  try {
+    return sessionStorage.getItem(KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setApiKey(key: string | null): void {
+  if (key) sessionStorage.setItem(KEY, key);
+  else sessionStorage.removeItem(KEY);
+  authListeners.forEach((l) => l());
+}
+
+// The app shows the key dialog when any call is refused, and re-fetches once a key is set.
+const authListeners = new Set<() => void>();
+const authRequiredListeners = new Set<(e: ApiError) => void>();
+export function onAuthChange(l: () => void): () => void {
+  authListeners.add(l);
+  return () => authListeners.delete(l);
+}
+export function onAuthRequired(l: (e: ApiError) => void): () => void {
+  authRequiredListeners.add(l);
+  return () => authRequiredListeners.delete(l);
+}
+
+export async function request<T>(method: string, path: string, body?: unknown, init: { signal?: AbortSignal } = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const key = getApiKey();
+  if (key) headers.authorization = `Bearer ${key}`;
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: init.signal });
+  } catch (err) {
+    if ((err as Error).name === "AbortError") throw err;
+    throw new ApiError(0, "NETWORK", "Cannot reach the Gavel collector. Is it running? Start it with `npm start`.");
+  }
+  const text = await res.text();
+  let json: unknown = undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const e = (json as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
+    const err = new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? `${method} ${path} failed with HTTP ${res.status}.`, e?.field);
+    if (res.status === 401) authRequiredListeners.forEach((l) => l(err));
+    throw err;
+  }
+  return json as T;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  experiments: () => request<{ experiments: Experiment[] }>("GET", "/api/v1/experiments").then((r) => r.experiments),
+  experiment: (id: string) => request<Experiment>("GET", `/api/v1/experiments/${enc(id)}`),
+  runs: (experimentId: string, kind?: "run" | "evaluation") =>
+    request<{ runs: Run[] }>("GET", `/api/v1/runs?experimentId=${enc(experimentId)}${kind ? `&kind=${kind}` : ""}`).then((r) => r.runs),
+  searchTraces: (
+    body: { experimentIds?: string[]; filter?: string; orderBy?: string[]; maxResults?: number; pageToken?: string; includeSpans?: boolean },
+    signal?: AbortSignal,
+  ) => request<{ traces: Trace[]; nextPageToken?: string }>("POST", "/api/v1/traces/search", body, { signal }),
+  trace: (traceId: string, signal?: AbortSignal) => request<Trace>("GET", `/api/v1/traces/${enc(traceId)}`, undefined, { signal }),
+  assessments: (traceId: string) => request<{ assessments: Assessment[] }>("GET", `/api/v1/traces/${enc(traceId)}/assessments`).then((r) => r.assessments),
+  logAssessment: (
+    traceId: string,
+    body: { name: string; value: unknown; source: { sourceType: SourceType; sourceId: string }; rationale?: string; spanId?: string; kind?: "feedback" | "expectation" },
+  ) => request<Assessment>("POST", `/api/v1/traces/${enc(traceId)}/assessments`, body),
+  overrideAssessment: (traceId: string, assessmentId: string, body: { value: unknown; source: { sourceType: SourceType; sourceId: string }; rationale?: string }) =>
+    request<Assessment>("POST", `/api/v1/traces/${enc(traceId)}/assessments/${enc(assessmentId)}/override`, body),
+  deleteAssessment: (traceId: string, assessmentId: string) =>
+    request<{ deleted: boolean }>("DELETE", `/api/v1/traces/${enc(traceId)}/assessments/${enc(assessmentId)}`),
+  sql: (query: string, signal?: AbortSignal) => request<SqlResult>("POST", "/api/v1/sql", { query }, { signal }),
+  /** Registered judges; `null` when the server has no registry (404 on the route). */
+  scorers: async (experimentId: string): Promise<Scorer[] | null> => {
+    try {
+      return (await request<{ scorers: Scorer[] }>("GET", `/api/v1/experiments/${enc(experimentId)}/scorers`)).scorers;
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 405)) return null;
+      throw err;
+    }
+  },
+  scorerVersions: (experimentId: string, name: string) =>
+    request<{ versions: Scorer[] }>("GET", `/api/v1/experiments/${enc(experimentId)}/scorers/${enc(name)}/versions`).then((r) => r.versions),
+  setSampling: (experimentId: string, name: string, body: { sampleRate: number; filter?: string | null; version?: number }) =>
+    request<Scorer>("POST", `/api/v1/experiments/${enc(experimentId)}/scorers/${enc(name)}/sampling`, body),
+  reviewQueue: (experimentId: string, q: { name?: string; filter?: string; limit?: number; pageToken?: string }) => {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== "") params.set(k, String(v));
+    const qs = params.toString();
+    return request<ReviewQueue>("GET", `/api/v1/experiments/${enc(experimentId)}/review-queue${qs ? `?${qs}` : ""}`);
+  },
+  /** What the current API key may do; `null` when the server does not say (no key support). */
+  whoami: async (): Promise<{ roles: string[]; name?: string } | null> => {
+    try {
+      return await request<{ roles: string[]; name?: string }>("GET", "/api/v1/auth/whoami");
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }
+  },
+};
+
+/** A string literal in the searchTraces filter language. */
+export function filterString(s: string): string {
+  return `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}

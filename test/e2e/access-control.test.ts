@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGavel, type RunningGavel } from "../../collector/src/server/gavel-server.js";
+import { parseApiKeys } from "../../collector/src/auth/api-keys.js";
+import { loadConfig } from "../../collector/src/config/config.js";
+import { tempConfig } from "../support/temp-store.js";
+import { makeSpans, protobufBody } from "../support/otlp-bodies.js";
+
+const KEYS = { ingest: "ingest-key-0123456789", read: "read-key-0123456789ab", write: "write-key-0123456789a", admin: "admin-key-0123456789a" };
+const cfg = tempConfig({
+  apiKeys: parseApiKeys(`${KEYS.ingest}:ingest,${KEYS.read}:read,${KEYS.write}:write,${KEYS.admin}:admin`),
+});
+let gavel: RunningGavel;
+beforeAll(async () => {
+  gavel = await startGavel(cfg);
+});
+afterAll(async () => {
+  await gavel.close();
+  cfg.cleanup();
+});
+
+function call(method: string, path: string, auth?: string, body?: unknown, contentType = "application/json") {
+  const headers: Record<string, string> = {};
+  if (auth) headers.authorization = auth;
+  if (body !== undefined) headers["content-type"] = contentType;
+  return fetch(`${gavel.url}${path}`, { method, headers, body: body === undefined ? undefined : body instanceof Buffer ? body : JSON.stringify(body) });
+}
+const bearer = (k: string) => `Bearer ${k}`;
+const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+
+describe("API keys and roles", () => {
+  it("asks for a key, naming the role, and rejects unknown keys", async () => {
+    const none = await call("GET", "/api/v1/experiments");
+    expect(none.status).toBe(401);
+    expect(((await none.json()) as any).error.message).toMatch(/"read" role/);
+    const wrong = await call("GET", "/api/v1/experiments", bearer("not-a-configured-key-at-all"));
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as any).error.code).toBe("INVALID_API_KEY");
+    expect((await call("GET", "/healthz")).status).toBe(200);
+  });
+
+  it("lets an ingest key send OTLP, with Bearer or Basic auth, and nothing else", async () => {
+    const body = protobufBody(makeSpans(2));
+    expect((await call("POST", "/v1/traces", bearer(KEYS.ingest), body, "application/x-protobuf")).status).toBe(200);
+    expect((await call("POST", "/v1/traces", basic("otel", KEYS.ingest), body, "application/x-protobuf")).status).toBe(200);
+    expect((await call("POST", "/v1/traces", undefined, body, "application/x-protobuf")).status).toBe(401);
+    const read = await call("GET", "/api/v1/experiments", bearer(KEYS.ingest));
+    expect(read.status).toBe(403);
+    expect(((await read.json()) as any).error.message).toMatch(/needs the "read" role; this key \(key #1\) has ingest/);
+  });
+
+  it("gives read, write and admin what each may do", async () => {
+    expect((await call("POST", "/api/v1/sql", bearer(KEYS.read), { query: "SELECT 1 AS x" })).status).toBe(200);
+    expect((await call("POST", "/api/v1/traces/search", bearer(KEYS.read), {})).status).toBe(200);
+    expect((await call("POST", "/v1/traces", bearer(KEYS.read), protobufBody(makeSpans(1)), "application/x-protobuf")).status).toBe(403);
+    const traceId = "c".repeat(32);
+    const label = { name: "q", value: "good", source: { sourceType: "HUMAN", sourceId: "ann" } };
+    const denied = await call("POST", `/api/v1/traces/${traceId}/assessments`, bearer(KEYS.read), label);
+    expect(denied.status).toBe(403);
+    expect(((await denied.json()) as any).error.message).toMatch(/"write" role/);
+    const written = await call("POST", `/api/v1/traces/${traceId}/assessments`, bearer(KEYS.write), label);
+    expect(written.status).toBe(200);
+    const id = ((await written.json()) as any).assessmentId;
+    expect((await call("GET", `/api/v1/traces/${traceId}/assessments`, bearer(KEYS.write))).status).toBe(200);
+    expect((await call("POST", "/api/v1/experiments", bearer(KEYS.write), { name: "x" })).status).toBe(403);
+    expect((await call("DELETE", `/api/v1/traces/${traceId}/assessments/${id}`, bearer(KEYS.write))).status).toBe(403);
+    expect((await call("POST", "/api/v1/experiments", bearer(KEYS.admin), { name: "x" })).status).toBe(200);
+    expect((await call("DELETE", `/api/v1/traces/${traceId}/assessments/${id}`, bearer(KEYS.admin))).status).toBe(200);
+    expect((await call("POST", "/v1/traces", bearer(KEYS.admin), protobufBody(makeSpans(1)), "application/x-protobuf")).status).toBe(200);
+  });
+
+  it("tells a client what its key may do", async () => {
+    const who = await call("GET", "/api/v1/auth/whoami", bearer(KEYS.write));
+    expect(await who.json()).toEqual({ authRequired: true, roles: ["read", "write"] });
+    expect(await (await call("GET", "/api/v1/auth/whoami")).json()).toEqual({ authRequired: true, roles: null });
+  });
+
+  it("rejects bad GAVEL_API_KEYS with what to fix", () => {
+    expect(() => loadConfig({ GAVEL_API_KEYS: "short:admin" })).toThrow(/shorter than 16 characters/);
+    expect(() => loadConfig({ GAVEL_API_KEYS: "a-long-enough-key-123:root" })).toThrow(/unknown role "root"/);
+    expect(() => loadConfig({ GAVEL_API_KEYS: "no-roles-here-at-all" })).toThrow(/<key>:<roles>/);
+    expect(loadConfig({ GAVEL_API_KEYS: "a-long-enough-key-123:read+write" }).apiKeys[0]!.roles).toEqual(new Set(["read", "write"]));
+  });
+});
