@@ -11,7 +11,14 @@ const CreateRun = z
     kind: z.enum(["run", "evaluation"]).optional(),
   })
   .strict();
-const EndRun = z.object({ status: z.enum(["FINISHED", "FAILED"]) }).strict();
+const MetricName = z.string().min(1, "metric names must not be empty").max(512);
+const EndRun = z
+  .object({
+    status: z.enum(["FINISHED", "FAILED"]),
+    // JSON has no NaN or Infinity, so finite() only guards hand-written bodies.
+    metrics: z.record(MetricName, z.number().finite()).optional(),
+  })
+  .strict();
 const ListRuns = z.object({ experimentId: z.string().min(1), kind: z.enum(["run", "evaluation"]).optional() }).strict();
 
 export function runsRouter(store: Store): Router {
@@ -30,10 +37,10 @@ export function runsRouter(store: Store): Router {
     res.json(run);
   });
   r.post("/runs/:runId/end", async (req, res) => {
-    const { status } = parseInput(EndRun, req.body);
-    const run = await updateRun(store.client, req.params.runId, { status, endTime: Date.now() });
+    const { status, metrics } = parseInput(EndRun, req.body);
+    const run = await updateRun(store.client, req.params.runId, { status, endTime: Date.now(), ...(metrics ? { metrics } : {}) });
     if (!run) throw new ApiError(404, "NOT_FOUND", `No run with id "${req.params.runId}". Start one with POST /api/v1/runs.`);
-    res.json({ runId: run.runId, status: run.status });
+    res.json({ runId: run.runId, status: run.status, metrics: run.metrics });
   });
   return r;
 }

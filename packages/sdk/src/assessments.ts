@@ -90,6 +90,10 @@ export function logAssessment(o: {
   assessment: (Feedback | Expectation) & { kind?: AssessmentKind };
   spanId?: string;
   assessmentId?: string;
+  /** Default: the active run (inside startRun or evaluate). */
+  runId?: string;
+  /** The registered version of the judge that produced the feedback. */
+  judgeVersion?: number;
 }): Promise<StoredAssessment> {
   const a = o.assessment;
   if (!a || typeof a.name !== "string" || a.name === "") {
@@ -108,6 +112,8 @@ export function logAssessment(o: {
   const spanId = o.spanId;
   if (spanId) body.spanId = spanId;
   if (o.assessmentId) body.assessmentId = o.assessmentId;
+  if (o.runId) body.runId = o.runId;
+  if (o.judgeVersion !== undefined) body.judgeVersion = o.judgeVersion;
   return post(o.traceId, body);
 }
 

@@ -14,13 +14,19 @@ export interface Experiment {
 
 export type RunStatus = "RUNNING" | "FINISHED" | "FAILED";
 
+export type RunKind = "run" | "evaluation";
+
 export interface Run {
   runId: string;
   experimentId: string;
   name: string;
+  /** "evaluation" for runs made by evaluate(). */
+  kind: RunKind;
   status: RunStatus;
   startTime: number;
   endTime: number | null;
+  /** Metrics stored when the run ended, e.g. evaluate()'s `support_quality/mean`. */
+  metrics: Record<string, number>;
 }
 
 /** Experiment "0" ("Default") holds spans that name no experiment. */
@@ -92,7 +98,7 @@ export interface StartRunOptions {
   experimentId?: string;
   name?: string;
   /** "evaluation" for runs made by evaluate(); default "run". */
-  kind?: "run" | "evaluation";
+  kind?: RunKind;
 }
 
 export type RunHandle = ActiveRun;
@@ -127,11 +133,18 @@ export async function startRun<T>(opts: StartRunOptions, fn: (run: RunHandle) =>
   return value;
 }
 
-/** End a run started elsewhere (startRun ends its own). */
-export async function endRun(runId: string, status: "FINISHED" | "FAILED"): Promise<void> {
-  await request("POST", `/api/v1/runs/${seg(runId)}/end`, { status });
+/** End a run started elsewhere (startRun ends its own), optionally storing metrics on it. */
+export async function endRun(runId: string, status: "FINISHED" | "FAILED", opts: { metrics?: Record<string, number> } = {}): Promise<void> {
+  await request("POST", `/api/v1/runs/${seg(runId)}/end`, { status, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
 }
 
-export async function listRuns(experimentId: string): Promise<Run[]> {
-  return (await request<{ runs: Run[] }>("GET", `/api/v1/runs?experimentId=${seg(experimentId)}`)).runs;
+/** Runs of an experiment, newest first; `kind: "evaluation"` lists evaluate()'s runs only. */
+export async function listRuns(experimentId: string, opts: { kind?: RunKind } = {}): Promise<Run[]> {
+  const kind = opts.kind ? `&kind=${seg(opts.kind)}` : "";
+  return (await request<{ runs: Run[] }>("GET", `/api/v1/runs?experimentId=${seg(experimentId)}${kind}`)).runs;
+}
+
+/** The run with this id (with its metrics), or null when there is none. */
+export async function getRun(runId: string): Promise<Run | null> {
+  return orNull(request<Run>("GET", `/api/v1/runs/${seg(runId)}`));
 }
