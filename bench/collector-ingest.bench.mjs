@@ -48,7 +48,7 @@ const baselines = JSON.parse(raw.stdout.trim().split("\n").pop());
 
 // ------------------------------------------------------------------ Gavel
 const dataDir = mkdtempSync(join(tmpdir(), "gavel-bench-ingest-"));
-const collector = spawn(process.execPath, [join(here, "../collector/dist/cli/main.js"), "start", "--port", "0", "--data-dir", dataDir], {
+const collector = spawn(process.execPath, [...(process.env.GAVEL_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), join(here, "../collector/dist/cli/main.js"), "start", "--port", "0", "--data-dir", dataDir], {
   stdio: ["ignore", "pipe", "inherit"],
 });
 const url = await new Promise((resolve, reject) => {

@@ -252,12 +252,15 @@ export function renderDDL(obj: SchemaObject, opts: RenderOptions = {}): string[]
   const onCluster = c ? ` ON CLUSTER ${c}` : "";
   const local = (name: string) => (c ? `${name}_local` : name);
   if (obj.kind === "alter") {
-    return obj.actions.map((a) =>
-      c
-        ? // On a cluster the column must exist on the local and the Distributed table alike.
-          `ALTER TABLE ${local(obj.table)}${onCluster} ${a}`
-        : `ALTER TABLE ${obj.table} ${a}`,
-    ).concat(c ? obj.actions.map((a) => `ALTER TABLE ${obj.table}${onCluster} ${a.replace(/ MATERIALIZED .*/s, "")}`) : []);
+    if (!c) return obj.actions.map((a) => `ALTER TABLE ${obj.table} ${a}`);
+    // On a cluster the column must exist on the local and the Distributed table alike, with
+    // the same action: a Distributed table forwards every column it does not know as
+    // MATERIALIZED, so a plain column there makes each shard refuse every insert with
+    // "Cannot insert column …, because it is MATERIALIZED column" (ClickHouse #16897).
+    return [
+      ...obj.actions.map((a) => `ALTER TABLE ${local(obj.table)}${onCluster} ${a}`),
+      ...obj.actions.map((a) => `ALTER TABLE ${obj.table}${onCluster} ${a}`),
+    ];
   }
   if (obj.kind === "view") {
     return [

@@ -2,7 +2,8 @@
  * Aggregate metrics of an evaluation, per scorer:
  *
  * - numbers and booleans (true = 1, false = 0): `<name>/mean`, `/min`, `/max`, `/p50`, `/p90`;
- * - strings (categories): `<name>/<category>/share`, the share of the valued rows that got it;
+ * - strings (categories): `<name>/<category>/share`, the share of the rows with a category that
+ *   got this one;
  * - always: `<name>/count` (rows with a value) and `<name>/error_count` (rows where the scorer
  *   failed). Failed rows and null values are left out of every mean and share.
  */
@@ -59,7 +60,7 @@ export function scorerMetrics(s: ScorerOutcomes): Record<string, number> {
     m[key("p90")] = percentile(numbers, 90);
   }
   const labelled = [...labels.values()].reduce((a, b) => a + b, 0);
-  if (labels.size > 0 && (labelled > 0 || numbers.length === 0)) {
+  if (labelled > 0) {
     for (const [label, n] of labels) m[key(`${label}/share`)] = labelled === 0 ? 0 : n / labelled;
   }
   m[key("count")] = valued;

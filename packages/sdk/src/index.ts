@@ -54,3 +54,22 @@ export {
   type ScorerRecord,
   type SamplingConfig,
 } from "./registry.js";
+export { getRun, type RunKind } from "./experiments.js";
+export {
+  evaluate,
+  evalAssessmentId,
+  type EvaluateOptions,
+  type EvaluationResult,
+  type EvalRow,
+  type EvalResultRow,
+  type EvalScorer,
+} from "./evaluate.js";
+export {
+  scorer,
+  isCodeScorer,
+  type CodeScorer,
+  type CodeScorerArgs,
+  type CodeScorerConfig,
+  type CodeScorerResult,
+} from "./code-scorer.js";
+export { evaluationMetrics, scorerMetrics, percentile, type ScorerOutcomes } from "./eval-metrics.js";

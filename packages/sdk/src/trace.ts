@@ -41,8 +41,8 @@ export function resetTracer(): void {
   tracer = undefined;
 }
 
-/** Sets a payload attribute; returns true when it had to be cut to the size cap. */
-function setPayload(span: Span, key: string, value: unknown): boolean {
+/** Sets a payload attribute; returns true when it had to be cut to the size cap. (Also used by evaluate().) */
+export function setPayload(span: Span, key: string, value: unknown): boolean {
   const json = toJson(value);
   if (json === undefined) return false;
   if (json.length > state.safeChars) {
@@ -56,7 +56,7 @@ function setPayload(span: Span, key: string, value: unknown): boolean {
   return false;
 }
 
-function finishOk(span: Span, value: unknown, inputsTruncated: boolean): void {
+export function finishOk(span: Span, value: unknown, inputsTruncated: boolean): void {
   if (span.isRecording()) {
     const cut = setPayload(span, ATTR_OUTPUTS, value);
     if (cut) span.setAttribute(ATTR_TRUNCATED, inputsTruncated ? "inputs,outputs" : "outputs");
@@ -65,7 +65,7 @@ function finishOk(span: Span, value: unknown, inputsTruncated: boolean): void {
   span.end();
 }
 
-function finishError(span: Span, err: unknown): void {
+export function finishError(span: Span, err: unknown): void {
   if (span.isRecording()) {
     let message: string;
     if (err instanceof Error) {
