@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import protobuf from "protobufjs";
 import { ProtobufTraceSerializer, JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
-import { resourceFromAttributes } from "@opentelemetry/resources";
+import { buildSpans } from "./lib/llm-spans.mjs";
 import { decodeTraceRequestProtobuf } from "../collector/dist/otlp/decode-protobuf.js";
 import { decodeTraceRequestJson } from "../collector/dist/otlp/decode-json.js";
 import {
@@ -36,101 +36,7 @@ const SPANS = Number(args.spans);
 
 // ---------------------------------------------------------------- the request
 
-/** Deterministic pseudo-random numbers so every run decodes the same bytes. */
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
-function hex(rand, bytes) {
-  let s = "";
-  for (let i = 0; i < bytes; i++) s += Math.floor(rand() * 256).toString(16).padStart(2, "0");
-  return s;
-}
-
-const WORDS = ("the a judge answer question customer refund policy order shipping delay because " +
-  "please thanks account billing invoice product warranty return window days support").split(" ");
-
-function sentence(rand, words) {
-  const out = [];
-  for (let i = 0; i < words; i++) out.push(WORDS[Math.floor(rand() * WORDS.length)]);
-  return out.join(" ");
-}
-
-function buildSpans(n) {
-  const rand = rng(42);
-  const resource = resourceFromAttributes({
-    "service.name": "support-bot",
-    "service.version": "1.4.2",
-    "deployment.environment": "production",
-    "telemetry.sdk.language": "nodejs",
-    "telemetry.sdk.name": "opentelemetry",
-    "telemetry.sdk.version": "2.12.1",
-    "host.name": "ip-10-0-3-17",
-    "process.pid": 4242,
-  });
-  const scope = { name: "gavel", version: "0.1.0" };
-  const spans = [];
-  const t0 = 1_760_000_000;
-  let traceId = hex(rand, 16);
-  let rootId = "";
-  for (let i = 0; i < n; i++) {
-    // Traces of 4 spans: an agent root, then LLM / tool / retrieval children.
-    const pos = i % 4;
-    if (pos === 0) {
-      traceId = hex(rand, 16);
-      rootId = hex(rand, 8);
-    }
-    const spanId = pos === 0 ? rootId : hex(rand, 8);
-    const startNs = Math.floor(rand() * 1e9);
-    const durNs = 50_000_000 + Math.floor(rand() * 2e9);
-    const question = sentence(rand, 16);
-    const answer = sentence(rand, 20);
-    const attributes = {
-      "gen_ai.system": "openai",
-      "gen_ai.operation.name": pos === 1 ? "chat" : "invoke_agent",
-      "gen_ai.request.model": "gpt-4o-mini",
-      "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
-      "gen_ai.response.id": "chatcmpl-" + hex(rand, 12),
-      "gen_ai.request.temperature": 0.2,
-      "gen_ai.request.max_tokens": 512,
-      "gen_ai.usage.input_tokens": 200 + Math.floor(rand() * 800),
-      "gen_ai.usage.output_tokens": 20 + Math.floor(rand() * 300),
-      "gen_ai.response.finish_reasons": ["stop"],
-      "gavel.span.type": pos === 0 ? "AGENT" : pos === 1 ? "LLM" : pos === 2 ? "TOOL" : "RETRIEVER",
-      "gavel.experiment.id": "exp-7f3a9c",
-      "session.id": "sess-" + hex(rand, 6),
-      "gavel.inputs": JSON.stringify({ messages: [{ role: "system", content: "You are a support agent." }, { role: "user", content: question }] }),
-      "gavel.outputs": JSON.stringify({ role: "assistant", content: answer }),
-    };
-    spans.push({
-      name: pos === 0 ? "support_agent" : pos === 1 ? "chat gpt-4o-mini" : pos === 2 ? "lookup_order" : "retrieve_docs",
-      kind: pos === 1 ? 2 : 0,
-      spanContext: () => ({ traceId, spanId, traceFlags: 1 }),
-      parentSpanContext: pos === 0 ? undefined : { traceId, spanId: rootId, traceFlags: 1, isRemote: false },
-      startTime: [t0 + i, startNs],
-      endTime: [t0 + i + Math.floor((startNs + durNs) / 1e9), (startNs + durNs) % 1e9],
-      status: { code: 1 },
-      attributes,
-      links: [],
-      events: [
-        { name: "gen_ai.content.prompt", time: [t0 + i, startNs + 1000], attributes: { "gen_ai.prompt": question.slice(0, 80) } },
-        { name: "gen_ai.content.completion", time: [t0 + i, startNs + 2000], attributes: { "gen_ai.completion": answer.slice(0, 80) } },
-      ],
-      duration: [Math.floor(durNs / 1e9), durNs % 1e9],
-      ended: true,
-      resource,
-      instrumentationScope: scope,
-      droppedAttributesCount: 0,
-      droppedEventsCount: 0,
-      droppedLinksCount: 0,
-    });
-  }
-  return spans;
-}
+// The request: bench/lib/llm-spans.mjs (shared with the ingest bench).
 
 // ------------------------------------------- (b) protobufjs reflection + map
 
@@ -275,7 +181,7 @@ function measure(fn, input) {
   return { median: rates[Math.floor(rates.length / 2)], best: rates[rates.length - 1], usPerSpan: 1e6 / rates[Math.floor(rates.length / 2)] };
 }
 
-const spans = buildSpans(SPANS);
+const spans = buildSpans(SPANS, 42, 1_760_000_000);
 const pbBody = ProtobufTraceSerializer.serializeRequest(spans);
 const jsonText = Buffer.from(JsonTraceSerializer.serializeRequest(spans)).toString("utf8");
 

@@ -1,28 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGavel, type RunningGavel } from "../../collector/src/server/gavel-server.js";
+import { describe, expect, it } from "vitest";
 import { parseApiKeys } from "../../collector/src/auth/api-keys.js";
 import { loadConfig } from "../../collector/src/config/config.js";
-import { tempConfig } from "../support/temp-store.js";
+import { useGavel } from "../support/use-gavel.js";
 import { makeSpans, protobufBody } from "../support/otlp-bodies.js";
 
 const KEYS = { ingest: "ingest-key-0123456789", read: "read-key-0123456789ab", write: "write-key-0123456789a", admin: "admin-key-0123456789a" };
-const cfg = tempConfig({
+const gavelOf = useGavel({
   apiKeys: parseApiKeys(`${KEYS.ingest}:ingest,${KEYS.read}:read,${KEYS.write}:write,${KEYS.admin}:admin`),
-});
-let gavel: RunningGavel;
-beforeAll(async () => {
-  gavel = await startGavel(cfg);
-});
-afterAll(async () => {
-  await gavel.close();
-  cfg.cleanup();
 });
 
 function call(method: string, path: string, auth?: string, body?: unknown, contentType = "application/json") {
   const headers: Record<string, string> = {};
   if (auth) headers.authorization = auth;
   if (body !== undefined) headers["content-type"] = contentType;
-  return fetch(`${gavel.url}${path}`, { method, headers, body: body === undefined ? undefined : body instanceof Buffer ? body : JSON.stringify(body) });
+  return fetch(`${gavelOf().url}${path}`, { method, headers, body: body === undefined ? undefined : body instanceof Buffer ? body : JSON.stringify(body) });
 }
 const bearer = (k: string) => `Bearer ${k}`;
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;

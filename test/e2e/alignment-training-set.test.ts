@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGavel, type RunningGavel } from "../../collector/src/server/gavel-server.js";
+import { describe, expect, it } from "vitest";
 import { loadTrainingSet } from "../../collector/src/alignment/training-set.js";
-import { tempConfig } from "../support/temp-store.js";
+import { useGavel } from "../support/use-gavel.js";
 import { makeSpans, protobufBody } from "../support/otlp-bodies.js";
 
-const cfg = tempConfig();
-let gavel: RunningGavel;
-beforeAll(async () => {
-  gavel = await startGavel(cfg);
-});
-afterAll(async () => {
-  await gavel.close();
-  cfg.cleanup();
-});
+const gavelOf = useGavel();
 
 async function post(path: string, body: unknown) {
-  const res = await fetch(`${gavel.url}/api/v1${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(`${gavelOf().url}/api/v1${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   expect(res.status).toBe(200);
   return (await res.json()) as { assessmentId: string };
 }
@@ -25,7 +16,7 @@ const judge = { sourceType: "LLM_JUDGE", sourceId: "openai:/gpt-4o" };
 describe("the alignment job's training set (one SQL join)", () => {
   it("takes each reviewer's newest label, then the majority, ignores overridden labels, and needs both sources", async () => {
     const spans = makeSpans(6, { "gavel.experiment_id": "align-exp", "gavel.inputs": '{"issue":"refund"}', "gavel.outputs": '"ok"' });
-    await fetch(`${gavel.url}/v1/traces`, { method: "POST", body: protobufBody(spans), headers: { "content-type": "application/x-protobuf" } });
+    await fetch(`${gavelOf().url}/v1/traces`, { method: "POST", body: protobufBody(spans), headers: { "content-type": "application/x-protobuf" } });
     const [t0, t1, t2, t3, t4, t5] = spans.map((s) => s.spanContext().traceId) as [string, string, string, string, string, string];
     const on = (t: string) => `/traces/${t}/assessments`;
 
@@ -48,13 +39,13 @@ describe("the alignment job's training set (one SQL join)", () => {
     // Another judge's labels never leak in.
     await post(on(t4), { name: "other_judge", value: "good", source: human("ann") });
 
-    const rows = await loadTrainingSet(gavel.store.client, "align-exp", "support_quality");
+    const rows = await loadTrainingSet(gavelOf().store.client, "align-exp", "support_quality");
     const byTrace = Object.fromEntries(rows.map((r) => [r.traceId, r]));
     expect(Object.keys(byTrace).sort()).toEqual([t0, t1, t2, t3].sort());
     expect(byTrace[t0]).toMatchObject({ humanLabel: "excellent", judgeLabel: "good", reviewers: 1, inputs: { issue: "refund" }, outputs: "ok" });
     expect(byTrace[t1]).toMatchObject({ humanLabel: "poor", votes: 2, reviewers: 3 });
     expect(byTrace[t2]).toMatchObject({ humanLabel: "good", votes: 1, reviewers: 2 });
     expect(byTrace[t3]).toMatchObject({ humanLabel: "needs_improvement", reviewers: 1 });
-    expect(await loadTrainingSet(gavel.store.client, "other-exp", "support_quality")).toEqual([]);
+    expect(await loadTrainingSet(gavelOf().store.client, "other-exp", "support_quality")).toEqual([]);
   });
 });

@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGavel, type RunningGavel } from "../../collector/src/server/gavel-server.js";
-import { tempConfig } from "../support/temp-store.js";
+import { describe, expect, it } from "vitest";
+import { useGavel } from "../support/use-gavel.js";
 import { jsonBody, makeSpans, protobufBody } from "../support/otlp-bodies.js";
 import { sql } from "../support/gavel-process.js";
 
-const cfg = tempConfig();
-let gavel: RunningGavel;
-beforeAll(async () => {
-  gavel = await startGavel(cfg);
-});
-afterAll(async () => {
-  await gavel.close();
-  cfg.cleanup();
-});
+const gavelOf = useGavel();
 
 async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${gavel.url}/api/v1${path}`, {
+  const res = await fetch(`${gavelOf().url}/api/v1${path}`, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -25,7 +16,7 @@ async function api(method: string, path: string, body?: unknown) {
 
 async function ingest(n: number, attrs: Record<string, string> = {}) {
   const spans = makeSpans(n, attrs);
-  const res = await fetch(`${gavel.url}/v1/traces`, { method: "POST", body: protobufBody(spans), headers: { "content-type": "application/x-protobuf" } });
+  const res = await fetch(`${gavelOf().url}/v1/traces`, { method: "POST", body: protobufBody(spans), headers: { "content-type": "application/x-protobuf" } });
   expect(res.status).toBe(200);
   return spans.map((s) => ({ traceId: s.spanContext().traceId, spanId: s.spanContext().spanId }));
 }
@@ -45,7 +36,7 @@ describe("assessments", () => {
     // The evaluation span is not shown as one of the app's spans, and the trace keeps its root.
     expect(trace.body.data.spans).toHaveLength(1);
     const [ev] = await sql<{ Name: string; Attrs: Record<string, string>; Parent: string }>(
-      gavel.url,
+      gavelOf().url,
       "SELECT Events.Name[1] AS Name, Events.Attributes[1] AS Attrs, ParentSpanId AS Parent FROM otel_traces WHERE TraceId = {t:String} AND SpanName = 'gavel.assessment'",
       { t: t!.traceId },
     );
@@ -60,17 +51,17 @@ describe("assessments", () => {
     expect(early.status).toBe(200);
     expect(early.body.source.sourceType).toBe("HUMAN");
     expect((await api("GET", `/traces/${t!.traceId}`)).status).toBe(404);
-    const [row0] = await sql(gavel.url, "SELECT count() AS n FROM gavel_traces WHERE TraceId = {t:String}", { t: t!.traceId });
+    const [row0] = await sql(gavelOf().url, "SELECT count() AS n FROM gavel_traces WHERE TraceId = {t:String}", { t: t!.traceId });
     expect(row0).toEqual({ n: "0" });
 
     // Now the trace itself arrives (a span with that trace id).
     const spans = makeSpans(1, { "gavel.experiment_id": "exp-early" });
     const body = JSON.parse(jsonBody(spans).toString());
     body.resourceSpans[0].scopeSpans[0].spans[0].traceId = t!.traceId;
-    const res = await fetch(`${gavel.url}/v1/traces`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+    const res = await fetch(`${gavelOf().url}/v1/traces`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
     expect(res.status).toBe(200);
     const rows = await sql(
-      gavel.url,
+      gavelOf().url,
       `SELECT t.ExperimentId AS e, a.Name AS name, a.ScoreValue AS v FROM gavel_traces t
        JOIN (SELECT * FROM gavel_assessments FINAL) a ON a.TraceId = t.TraceId WHERE t.TraceId = {t:String}`,
       { t: t!.traceId },
@@ -124,7 +115,7 @@ describe("assessments", () => {
       await api("POST", `/traces/${t.traceId}/assessments`, { name: "support_quality", value: labels[i]![1], source: { sourceType: "HUMAN", sourceId: "gt" } });
     }
     const [row] = await sql<{ pairs: string; agree: string }>(
-      gavel.url,
+      gavelOf().url,
       `SELECT count() AS pairs, countIf(j.ScoreLabel = h.ScoreLabel) AS agree
        FROM (SELECT TraceId, ScoreLabel FROM gavel_assessments FINAL WHERE Name = {n:String} AND SourceType = 'LLM_JUDGE' AND Valid AND NOT Deleted) j
        JOIN (SELECT TraceId, ScoreLabel FROM gavel_assessments FINAL WHERE Name = {n:String} AND SourceType = 'HUMAN' AND Valid AND NOT Deleted) h USING TraceId

@@ -1,26 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { gzipSync } from "node:zlib";
-import { startGavel, type RunningGavel } from "../../collector/src/server/gavel-server.js";
-import { tempConfig } from "../support/temp-store.js";
+import { useGavel } from "../support/use-gavel.js";
 import { jsonBody, makeSpans, protobufBody } from "../support/otlp-bodies.js";
 import { sql } from "../support/gavel-process.js";
 
-const cfg = tempConfig({ maxBodyBytes: 256 * 1024 });
-let gavel: RunningGavel;
-
-beforeAll(async () => {
-  gavel = await startGavel(cfg);
-});
-afterAll(async () => {
-  await gavel.close();
-  cfg.cleanup();
-});
+const gavelOf = useGavel({ maxBodyBytes: 256 * 1024 });
 
 const post = (body: Buffer, headers: Record<string, string>) =>
-  fetch(`${gavel.url}/v1/traces`, { method: "POST", body, headers });
+  fetch(`${gavelOf().url}/v1/traces`, { method: "POST", body, headers });
 
 async function countTraces(ids: string[]): Promise<number> {
-  const [row] = await sql<{ n: string }>(gavel.url, "SELECT count() AS n FROM otel_traces WHERE TraceId IN {ids:Array(String)}", { ids });
+  const [row] = await sql<{ n: string }>(gavelOf().url, "SELECT count() AS n FROM otel_traces WHERE TraceId IN {ids:Array(String)}", { ids });
   return Number(row!.n);
 }
 
@@ -32,7 +22,7 @@ describe("OTLP/HTTP receiver", () => {
     expect(res.headers.get("content-type")).toContain("application/x-protobuf");
     // No polling: the 200 means stored.
     expect(await countTraces(spans.map((s) => s.spanContext().traceId))).toBe(5);
-    const [row] = await sql<{ v: string }>(gavel.url, "SELECT SpanAttributes['gavel.inputs'] AS v FROM otel_traces WHERE TraceId = {t:String}", {
+    const [row] = await sql<{ v: string }>(gavelOf().url, "SELECT SpanAttributes['gavel.inputs'] AS v FROM otel_traces WHERE TraceId = {t:String}", {
       t: spans[0]!.spanContext().traceId,
     });
     expect(row!.v).toBe('{"q":"a\\n\\nDROP TABLE otel_traces"}');
@@ -60,7 +50,7 @@ describe("OTLP/HTTP receiver", () => {
     const big = Buffer.alloc(300 * 1024, 1);
     expect((await post(big, { "content-type": "application/x-protobuf" })).status).toBe(413);
     const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0));
-    expect(bomb.length).toBeLessThan(cfg.maxBodyBytes);
+    expect(bomb.length).toBeLessThan(gavelOf().config.maxBodyBytes);
     const r = await post(bomb, { "content-type": "application/x-protobuf", "content-encoding": "gzip" });
     expect(r.status).toBe(413);
   });

@@ -1,18 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGavel, type RunningGavel } from "../../collector/src/server/gavel-server.js";
-import { tempConfig } from "../support/temp-store.js";
+import { useGavel } from "../support/use-gavel.js";
 import { init, shutdown, createExperiment, makeJudge, getScorer, listScorers, listScorerVersions, deleteScorer, GavelApiError } from "@gavel/sdk";
 
-const cfg = tempConfig();
-let gavel: RunningGavel;
+const gavelOf = useGavel();
 beforeAll(async () => {
-  gavel = await startGavel(cfg);
-  init({ url: gavel.url, serviceName: "registry-test" });
+  init({ url: gavelOf().url, serviceName: "registry-test" });
 });
 afterAll(async () => {
   await shutdown();
-  await gavel.close();
-  cfg.cleanup();
 });
 
 describe("judge registry", () => {

@@ -1,21 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGavel, type RunningGavel } from "../../collector/src/server/gavel-server.js";
-import { tempConfig } from "../support/temp-store.js";
+import { describe, expect, it } from "vitest";
+import { useGavel } from "../support/use-gavel.js";
 import { jsonBody, makeSpans } from "../support/otlp-bodies.js";
 
-const cfg = tempConfig();
-let gavel: RunningGavel;
-
-beforeAll(async () => {
-  gavel = await startGavel(cfg);
-});
-afterAll(async () => {
-  await gavel.close();
-  cfg.cleanup();
-});
+const gavelOf = useGavel();
 
 async function api(method: string, path: string, body?: unknown, raw?: string) {
-  const res = await fetch(`${gavel.url}/api/v1${path}`, {
+  const res = await fetch(`${gavelOf().url}/api/v1${path}`, {
     method,
     headers: body !== undefined || raw !== undefined ? { "content-type": "application/json" } : {},
     body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
@@ -99,7 +89,7 @@ describe("trace search and detail", () => {
     const errIds = new Set(errSpans.map((s) => s.spanContext().traceId));
     for (const rs of body.resourceSpans)
       for (const ss of rs.scopeSpans) for (const s of ss.spans) if (errIds.has(s.traceId)) s.status = { code: 2, message: "boom" };
-    const ingest = await fetch(`${gavel.url}/v1/traces`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+    const ingest = await fetch(`${gavelOf().url}/v1/traces`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
     expect(ingest.status).toBe(200);
 
     const all = await api("POST", "/traces/search", { experimentIds: [exp] });
