@@ -44,6 +44,20 @@ describe("experiments and runs", () => {
     expect(list.body.runs[0]).toMatchObject({ name: "first", status: "FINISHED" });
     expect(list.body.runs[0].endTime).toBeGreaterThan(0);
   });
+
+  it("ends a run with metrics and lists runs by kind", async () => {
+    const exp = (await api("POST", "/experiments", { name: "eval-runs" })).body.experimentId;
+    await api("POST", "/runs", { experimentId: exp, name: "plain" });
+    const ev = (await api("POST", "/runs", { experimentId: exp, name: "eval", kind: "evaluation" })).body.runId;
+    expect((await api("POST", `/runs/${ev}/end`, { status: "FINISHED", metrics: { "q/mean": 0.5 } })).body).toMatchObject({ status: "FINISHED", metrics: { "q/mean": 0.5 } });
+    const evals = await api("GET", `/runs?experimentId=${exp}&kind=evaluation`);
+    expect(evals.body.runs).toHaveLength(1);
+    expect(evals.body.runs[0]).toMatchObject({ runId: ev, kind: "evaluation", metrics: { "q/mean": 0.5 } });
+    expect((await api("GET", `/runs/${ev}`)).body.metrics).toEqual({ "q/mean": 0.5 });
+    const bad = await api("POST", `/runs/${ev}/end`, { status: "FINISHED", metrics: { "q/mean": "high" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toMatch(/^metrics/);
+  });
 });
 
 describe("REST input validation", () => {

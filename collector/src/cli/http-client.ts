@@ -26,3 +26,17 @@ export async function callApi<T>(baseUrl: string, method: string, path: string, 
   }
   return json as T;
 }
+
+const seg = (s: string) => encodeURIComponent(s);
+
+/** An experiment id, or else a name; errors other than "not found" are the answer. */
+export async function resolveExperimentId(url: string, idOrName: string): Promise<string> {
+  for (const path of [`/api/v1/experiments/${seg(idOrName)}`, `/api/v1/experiments/by-name/${seg(idOrName)}`]) {
+    try {
+      return (await callApi<{ experimentId: string }>(url, "GET", path)).experimentId;
+    } catch (err) {
+      if (!/^No experiment/.test((err as Error).message)) throw err;
+    }
+  }
+  throw new Error(`No experiment with id or name "${idOrName}". List them with: gavel sql "SELECT ExperimentId, Name FROM gavel_experiments FINAL"`);
+}

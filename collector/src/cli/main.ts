@@ -3,6 +3,10 @@ import { Command, InvalidArgumentError } from "commander";
 import { registerStartCommand } from "./start-command.js";
 import { registerSqlCommand } from "./sql-command.js";
 import { registerMigrateCommand } from "./migrate-command.js";
+import { registerWorkerCommand } from "./worker-command.js";
+import { registerBackfillCommand } from "./backfill-command.js";
+import { registerEvalCommand } from "./eval-command.js";
+import { registerAlignCommand } from "./align-command.js";
 
 const program = new Command();
 program
@@ -13,6 +17,10 @@ program
 registerStartCommand(program);
 registerSqlCommand(program);
 registerMigrateCommand(program);
+registerWorkerCommand(program);
+registerBackfillCommand(program);
+registerEvalCommand(program);
+registerAlignCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof InvalidArgumentError) process.exitCode = 2;

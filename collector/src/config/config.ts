@@ -9,7 +9,7 @@ export interface GavelConfig {
   port: number;
   host: string;
   dataDir: string;
-  clickhouse?: { url: string; user: string; password: string; database: string };
+  clickhouse?: { url: string; user: string; password: string; database: string; cluster?: string };
   /** Largest OTLP request body accepted, after decompression. */
   maxBodyBytes: number;
   /** Rows waiting for ClickHouse above which OTLP requests get 429/503. */
@@ -38,6 +38,7 @@ const envSchema = z.object({
   GAVEL_CLICKHOUSE_URL: z.string().url("GAVEL_CLICKHOUSE_URL must be a URL such as http://localhost:8123").optional(),
   GAVEL_CLICKHOUSE_USER: z.string().optional(),
   GAVEL_CLICKHOUSE_PASSWORD: z.string().optional(),
+  GAVEL_CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][\w-]*$/, "GAVEL_CLICKHOUSE_CLUSTER must be a cluster name (letters, digits, _ and -)").optional(),
   GAVEL_CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "GAVEL_CLICKHOUSE_DATABASE must be a plain identifier").optional(),
   GAVEL_MAX_BODY_BYTES: intFrom("GAVEL_MAX_BODY_BYTES", 1024, 1 << 30).optional(),
   GAVEL_MAX_QUEUED_ROWS: intFrom("GAVEL_MAX_QUEUED_ROWS", 1, 10_000_000).optional(),
@@ -82,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
           user: e.GAVEL_CLICKHOUSE_USER ?? "default",
           password: e.GAVEL_CLICKHOUSE_PASSWORD ?? "",
           database: e.GAVEL_CLICKHOUSE_DATABASE ?? "default",
+          ...(e.GAVEL_CLICKHOUSE_CLUSTER ? { cluster: e.GAVEL_CLICKHOUSE_CLUSTER } : {}),
         }
       : undefined,
     maxBodyBytes: e.GAVEL_MAX_BODY_BYTES ?? 64 * 1024 * 1024,

@@ -9,6 +9,7 @@ import { OtlpDecodeError } from "../otlp/errors.js";
 import { encodeExportResponse, encodeRpcStatus } from "../otlp/encode-response.js";
 import { encodeSpansRowBinary } from "../store/rowbinary.js";
 import { OverloadedError, StoreUnavailableError } from "./span-batcher.js";
+import { SpanRowsRejectedError } from "../store/span-writer.js";
 import type { DecodedSpans } from "../store/span-row.js";
 
 const gunzipAsync = promisify(gunzip);
@@ -125,6 +126,8 @@ export function otlpTracesHandler(store: Store, config: GavelConfig) {
       if (err instanceof HttpFailure) return sendStatus(res, format, err);
       if (err instanceof OverloadedError) return sendStatus(res, format, new HttpFailure(429, RPC_RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds));
       if (err instanceof StoreUnavailableError) return sendStatus(res, format, new HttpFailure(503, RPC_UNAVAILABLE, err.message, err.retryAfterSeconds));
+      // Not retryable: the same spans would be refused again.
+      if (err instanceof SpanRowsRejectedError) return sendStatus(res, format, new HttpFailure(400, RPC_INVALID_ARGUMENT, err.message));
       console.error("[gavel] OTLP ingest failed:", err);
       sendStatus(res, format, new HttpFailure(503, RPC_UNAVAILABLE, "Internal error while storing spans; retry.", 5));
     }

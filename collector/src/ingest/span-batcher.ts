@@ -1,4 +1,4 @@
-import type { SpanWriter } from "../store/span-writer.js";
+import { SpanRowsRejectedError, type SpanWriter } from "../store/span-writer.js";
 
 /** The store cannot take more right now; the caller should answer 429 with Retry-After. */
 export class OverloadedError extends Error {
@@ -100,14 +100,39 @@ export class SpanBatcher {
       this.stats.insertedRows += rows;
       for (const p of batch) p.resolve();
     } catch (err) {
-      this.stats.failedInserts++;
-      this.lastFailureAt = Date.now();
-      const e = new StoreUnavailableError(5, err);
-      for (const p of batch) p.reject(e);
+      if (err instanceof SpanRowsRejectedError && batch.length > 1) {
+        // One request's rows failed the whole insert: store the others on their own,
+        // so one sender's bad batch never costs the senders it was batched with.
+        for (const p of batch) await this.insertAlone(p);
+        return;
+      }
+      this.failed(batch, err);
     } finally {
       this.queuedRows -= rows;
       this.stats.queuedRows = this.queuedRows;
     }
+  }
+
+  private async insertAlone(p: Pending): Promise<void> {
+    try {
+      await this.writer.write(p.body);
+      this.stats.inserts++;
+      this.stats.insertedRows += p.rows;
+      p.resolve();
+    } catch (err) {
+      this.failed([p], err);
+    }
+  }
+
+  private failed(batch: Pending[], err: unknown): void {
+    this.stats.failedInserts++;
+    if (err instanceof SpanRowsRejectedError) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    this.lastFailureAt = Date.now();
+    const e = new StoreUnavailableError(5, err);
+    for (const p of batch) p.reject(e);
   }
 
   /** Resolves when everything submitted so far has been stored or failed. */

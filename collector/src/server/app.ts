@@ -10,11 +10,15 @@ import { tracesRouter } from "../api/traces-routes.js";
 import { sqlRouter } from "../api/sql-routes.js";
 import { assessmentsRouter } from "../api/assessments-routes.js";
 import { scorersRouter } from "../api/scorers-routes.js";
+import { alignmentRouter } from "../api/alignment-routes.js";
+import { AlignmentJobs } from "../alignment/alignment-jobs.js";
 import { AssessmentStore } from "../assessments/assessment-store.js";
 import { reviewRouter } from "../api/review-routes.js";
 import { uiRouter } from "./ui-routes.js";
+import { jobsRouter, metricsRouter } from "../api/worker-routes.js";
+import type { WorkerRuntime } from "../worker/runtime.js";
 
-export function createApp(store: Store, config: GavelConfig): Express {
+export function createApp(store: Store, config: GavelConfig, worker?: WorkerRuntime): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -34,6 +38,8 @@ export function createApp(store: Store, config: GavelConfig): Express {
     res.status(ok ? 200 : 503).json({ status: ok ? "ok" : "store unavailable", store: store.mode, schemaVersion: store.migration.current });
   });
 
+  if (worker) app.use(metricsRouter(worker));
+
   const api = express.Router();
   api.use(express.json({ limit: "16mb" }));
   api.use(experimentsRouter(store));
@@ -42,8 +48,10 @@ export function createApp(store: Store, config: GavelConfig): Express {
   api.use(tracesRouter(store, assessments));
   api.use(assessmentsRouter(assessments));
   api.use(scorersRouter(store));
+  api.use(alignmentRouter(new AlignmentJobs(store)));
   api.use(sqlRouter(store, config));
   api.use(reviewRouter(store));
+  if (worker) api.use(jobsRouter(worker));
   api.use((req, res) => sendError(res, 404, "NOT_FOUND", `No API route ${req.method} /api/v1${req.path}. See docs/rest-api.md.`));
   app.use("/api/v1", api);
   app.use(uiRouter());

@@ -1,13 +1,17 @@
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ConfigError, type GavelConfig } from "../config/config.js";
 import { Store } from "../store/store.js";
 import { createApp } from "./app.js";
+import { loadWorkerSettings } from "../worker/settings.js";
+import { WorkerRuntime } from "../worker/runtime.js";
 
 export interface RunningGavel {
   url: string;
   store: Store;
   config: GavelConfig;
+  /** Online scoring (running when ClickHouse is embedded, or GAVEL_WORKER=on), backfill jobs, /metrics. */
+  worker: WorkerRuntime;
   /** Stops accepting requests, stores everything already accepted, closes the store. */
   close(): Promise<void>;
 }
@@ -30,8 +34,10 @@ export function checkListenAddress(config: GavelConfig, hasApiKeys: boolean): vo
 
 export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
   checkListenAddress(config, config.apiKeys.length > 0);
+  const workerSettings = loadWorkerSettings(process.env);
   const store = await Store.open(config);
-  const app = createApp(store, config);
+  const worker = new WorkerRuntime(store, workerSettings);
+  const app = createApp(store, config, worker);
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
@@ -47,6 +53,17 @@ export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
     throw err;
   }
   server.keepAliveTimeout = 65_000;
+  // Responses not yet sent, so that close() can make them end their keep-alive connection.
+  const pending = new Set<ServerResponse>();
+  let shuttingDown = false;
+  server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
+    if (shuttingDown && !res.headersSent) res.setHeader("Connection", "close");
+    pending.add(res);
+    res.once("finish", () => pending.delete(res));
+    res.once("close", () => pending.delete(res));
+  });
+  // With chDB the data dir opens in this process only, so the worker runs here (DESIGN.md).
+  if (worker.onlineInCollector) worker.startOnline();
   const addr = server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   let closing: Promise<void> | null = null;
@@ -54,13 +71,27 @@ export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
     url: `http://${host}:${addr.port}`,
     store,
     config,
+    worker,
     close() {
       closing ??= (async () => {
-        // Requests already inside the handler finish (and are stored) before close resolves.
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        // Requests already inside the handler finish (and are stored) before close resolves;
+        // the worker stops (storing judgements in flight) before the store closes.
+        await Promise.all([
+          new Promise<void>((resolve) => {
+            // A keep-alive connection busy when close() begins would otherwise turn idle
+            // afterwards and hold close() open for keepAliveTimeout, while a client that
+            // keeps sending on it would hold it open for ever.
+            shuttingDown = true;
+            for (const res of pending) if (!res.headersSent) res.setHeader("Connection", "close");
+            const sweep = setInterval(() => server.closeIdleConnections(), 100);
+            server.close(() => {
+              clearInterval(sweep);
+              resolve();
+            });
+            server.closeIdleConnections();
+          }),
+          worker.stop(),
+        ]);
         await store.close();
       })();
       return closing;

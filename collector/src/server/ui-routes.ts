@@ -1,5 +1,5 @@
 import express, { Router, type Response } from "express";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -32,7 +32,7 @@ function uiHeaders(res: Response): void {
 }
 
 // Paths that belong to the API and OTLP receiver: a typo there must stay a JSON 404, never the app's HTML.
-const NOT_UI = /^\/(api|v1|healthz)(\/|$)/;
+const NOT_UI = /^\/(api|v1|healthz|metrics)(\/|$)/;
 
 /**
  * Serves the UI at `/`: hashed assets (Vite names them by content) are cached for a
@@ -42,25 +42,33 @@ const NOT_UI = /^\/(api|v1|healthz)(\/|$)/;
 export function uiRouter(dir: string = DEFAULT_UI_DIR): Router {
   const r = Router();
   const indexPath = join(dir, "index.html");
-  // Read per request only while missing, so `npm run build` during a running dev server is picked up.
-  let indexHtml: string | null = null;
+  // Re-read when the file changes, so a `npm run build` next to a running collector is
+  // served at once instead of an index.html that names assets the build deleted.
+  let cached: { mtimeMs: number; html: string } | null = null;
   const loadIndex = (): string | null => {
-    if (indexHtml !== null) return indexHtml;
-    if (!existsSync(indexPath)) return null;
-    indexHtml = readFileSync(indexPath, "utf8");
-    return indexHtml;
+    let mtimeMs: number;
+    try {
+      mtimeMs = statSync(indexPath).mtimeMs;
+    } catch {
+      return null;
+    }
+    if (cached?.mtimeMs !== mtimeMs) cached = { mtimeMs, html: readFileSync(indexPath, "utf8") };
+    return cached.html;
   };
 
   r.use(
     "/assets",
     express.static(join(dir, "assets"), {
       index: false,
-      fallthrough: false,
       immutable: true,
       maxAge: "365d",
       setHeaders: (res) => uiHeaders(res),
     }),
   );
+  // A missing asset (an old tab asking for a chunk a new build replaced) must not get index.html as JavaScript.
+  r.use("/assets", (_req, res) => {
+    res.status(404).type("text/plain").send("Not found: this UI asset is not in the current build. Reload the page.\n");
+  });
   r.use(
     express.static(dir, {
       index: false,

@@ -7,6 +7,8 @@ import {
   gavelScorers,
   gavelAlignmentRuns,
   gavelSchemaMigrations,
+  gavelTraceActivity,
+  gavelTraceActivityMv,
   gavelTraces,
   gavelTracesMv,
   otelTraces,
@@ -63,6 +65,11 @@ export const MIGRATIONS: Migration[] = [
     objects: [gavelScorers],
   },
   {
+    version: 4,
+    name: "trace arrival times for the online-scoring worker",
+    objects: [gavelTraceActivity, gavelTraceActivityMv],
+  },
+  {
     version: 5,
     name: "alignment runs",
     objects: [gavelAlignmentRuns],
@@ -84,7 +91,13 @@ export interface MigrateResult {
 }
 
 export async function migrate(client: ClickHouseClient, opts: RenderOptions = {}): Promise<MigrateResult> {
-  for (const stmt of renderDDL(gavelSchemaMigrations, opts)) await client.command({ query: stmt });
+  // On a cluster, CREATE … ON CLUSTER waits for every host; skip it when the table is there,
+  // so one node down does not stop collectors from starting.
+  const ex = await client.query({ query: "EXISTS TABLE gavel_schema_migrations", format: "JSONEachRow" });
+  const [exists] = await ex.json<{ result: number }>();
+  if (!exists || Number(exists.result) !== 1) {
+    for (const stmt of renderDDL(gavelSchemaMigrations, opts)) await client.command({ query: stmt });
+  }
   const rs = await client.query({ query: "SELECT DISTINCT Version FROM gavel_schema_migrations", format: "JSONEachRow" });
   const done = new Set((await rs.json<{ Version: number }>()).map((r) => Number(r.Version)));
   const applied: number[] = [];

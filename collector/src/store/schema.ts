@@ -411,3 +411,32 @@ export const gavelAlignmentRuns: TableDef = {
   orderBy: "(ExperimentId, AlignmentId)",
   shardingKey: "cityHash64(ExperimentId)",
 };
+
+/**
+ * When each trace last received a span, by arrival (server clock), for the online worker's
+ * "complete" test: the root has arrived and no span came for the settle period. otel_traces
+ * has only the spans' own (client) times, which say nothing about arrival. Assessment spans
+ * are left out, so storing a judgement does not make its trace look active again.
+ * Read with max(LastSeen) per TraceId: rows of one trace merge only within a partition.
+ * Traces older than the TTL have no row; their root's InsertedAt then stands in.
+ */
+export const gavelTraceActivity: TableDef = {
+  kind: "table",
+  name: "gavel_trace_activity",
+  columns: ["TraceId String CODEC(ZSTD(1))", "LastSeen DateTime64(3) CODEC(Delta, ZSTD(1))"],
+  engine: "ReplacingMergeTree",
+  versionColumn: "LastSeen",
+  partitionBy: "toDate(LastSeen)",
+  orderBy: "TraceId",
+  ttl: "toDateTime(LastSeen) + INTERVAL 7 DAY",
+  settings: "ttl_only_drop_parts = 1",
+  shardingKey: "cityHash64(TraceId)",
+};
+
+export const gavelTraceActivityMv: ViewDef = {
+  kind: "view",
+  name: "gavel_trace_activity_mv",
+  to: "gavel_trace_activity",
+  select: `SELECT TraceId, max(now64(3)) AS LastSeen
+FROM otel_traces WHERE TraceId != '' AND SpanAttributes['gavel.assessment_span'] != 'true' GROUP BY TraceId`,
+};

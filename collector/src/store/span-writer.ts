@@ -22,6 +22,27 @@ export interface SpanWriter {
   close(): Promise<void>;
 }
 
+/**
+ * ClickHouse refused the rows for what they contain: the same insert fails however often
+ * it is retried, so the sender must be told so (400), not asked to retry (503).
+ */
+export class SpanRowsRejectedError extends Error {
+  override name = "SpanRowsRejectedError";
+}
+
+/** Turns a ClickHouse error that depends on the rows themselves into SpanRowsRejectedError. */
+function classify(err: unknown): unknown {
+  const message = (err as Error)?.message ?? "";
+  // otel_traces has one partition per day, and ClickHouse writes at most
+  // max_partitions_per_insert_block (100) of them in one insert: a backfill of old spans.
+  if (message.includes("Too many partitions for single INSERT block")) {
+    return new SpanRowsRejectedError(
+      "The spans start on more than 100 different days; otel_traces has one partition per day and ClickHouse writes at most 100 in one insert. Send spans of fewer days per request.",
+    );
+  }
+  return err;
+}
+
 const COLUMN_LIST = SPAN_COLUMNS.map((c) => (c.includes(".") ? `\`${c}\`` : c)).join(", ");
 
 export function createSpanWriter(store: StoreClient): SpanWriter {
@@ -29,12 +50,16 @@ export function createSpanWriter(store: StoreClient): SpanWriter {
     const query = `INSERT INTO otel_traces (${COLUMN_LIST}) FORMAT RowBinary`;
     return {
       async write(body) {
-        const res = await store.client.exec({ query, values: Readable.from([body]) });
-        res.stream.resume();
-        await new Promise<void>((ok, fail) => {
-          res.stream.once("end", ok);
-          res.stream.once("error", fail);
-        });
+        try {
+          const res = await store.client.exec({ query, values: Readable.from([body]) });
+          res.stream.resume();
+          await new Promise<void>((ok, fail) => {
+            res.stream.once("end", ok);
+            res.stream.once("error", fail);
+          });
+        } catch (err) {
+          throw classify(err);
+        }
       },
       close: async () => undefined,
     };
@@ -52,6 +77,8 @@ export function createSpanWriter(store: StoreClient): SpanWriter {
         await store.client.command({
           query: `INSERT INTO otel_traces (${COLUMN_LIST}) FROM INFILE '${file}' FORMAT RowBinary`,
         });
+      } catch (err) {
+        throw classify(err);
       } finally {
         await unlink(file).catch(() => undefined);
       }

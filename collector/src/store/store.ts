@@ -28,7 +28,8 @@ export class Store {
   static async open(config: GavelConfig): Promise<Store> {
     const sc = await openStoreClient(config);
     try {
-      const migration = await migrate(sc.client);
+      // A clustered store gets the clustered schema (Replicated* + Distributed), never plain tables.
+      const migration = await migrate(sc.client, { cluster: config.clickhouse?.cluster });
       return new Store(sc, createSpanWriter(sc), migration, config);
     } catch (err) {
       await sc.close().catch(() => undefined);

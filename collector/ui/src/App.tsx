@@ -1,17 +1,24 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { api, ApiError, getApiKey, onAuthRequired, setApiKey } from "./api";
 import { Link, match, navigate, useLocation } from "./router";
-import { useAsync } from "./hooks";
+import { ROLE_TEXT, useAuth } from "./auth";
 import { ExperimentsPage } from "./pages/Experiments";
 import { ExperimentLayout, type ExperimentTab } from "./pages/ExperimentLayout";
-import { SqlPage } from "./pages/Sql";
 import { TraceDetailPage } from "./pages/TraceDetail";
-import { EmptyState } from "./components/common";
+import { EmptyState, Loading } from "./components/common";
+
+// Pages off the reviewer's path load on first use, keeping the first screen's bundle small.
+const SqlPage = lazy(() => import("./pages/Sql").then((m) => ({ default: m.SqlPage })));
 
 export function App() {
   const loc = useLocation();
   const [askKey, setAskKey] = useState<string | null>(null);
+  const auth = useAuth();
   useEffect(() => onAuthRequired((e) => setAskKey(e.message)), []);
+  // Ask up front rather than after the first refused call.
+  useEffect(() => {
+    if (auth.loaded && auth.authRequired && !auth.roles) setAskKey((cur) => cur ?? "");
+  }, [auth]);
 
   return (
     <div className="app">
@@ -35,7 +42,9 @@ export function App() {
         <KeyStatus onOpen={() => setAskKey("")} />
       </header>
       <main className="content">
-        <Route path={loc.path} />
+        <Suspense fallback={<Loading />}>
+          <Route path={loc.path} />
+        </Suspense>
       </main>
       {askKey !== null && <KeyDialog reason={askKey} onClose={() => setAskKey(null)} />}
     </div>
@@ -69,32 +78,34 @@ function Redirect({ to }: { to: string }) {
   return null;
 }
 
-const ROLE_TEXT: Record<string, string> = {
-  read: "browse experiments, traces and assessments; run read-only SQL",
-  ingest: "send traces and write assessments (feedback)",
-  admin: "everything, including registering judges, sampling and alignment",
-};
-
 function KeyStatus({ onOpen }: { onOpen: () => void }) {
-  const who = useAsync(() => (getApiKey() ? api.whoami() : Promise.resolve(null)), []);
+  const auth = useAuth();
   const key = getApiKey();
-  if (!key) {
+  if (!auth.loaded) return null;
+  if (!auth.authRequired) {
     return (
-      <button type="button" className="keybtn" onClick={onOpen} title="Enter an API key (only needed when the server has API keys enabled)">
-        API key
-      </button>
+      <span className="muted small" title="This server has no API keys configured, so it listens on loopback only.">
+        no API keys
+      </span>
     );
   }
-  const roles = who.data?.roles;
+  const roles = auth.roles;
   return (
     <button
       type="button"
-      className="keybtn set"
+      className={`keybtn ${roles ? "set" : ""}`}
       onClick={onOpen}
-      title={roles ? roles.map((r) => `${r}: ${ROLE_TEXT[r] ?? r}`).join("\n") : "API key set for this session"}
+      title={roles ? roles.map((r) => `${r}: ${ROLE_TEXT[r] ?? r}`).join("\n") : "This server needs an API key"}
+      data-testid="key-status"
     >
-      Key …{key.slice(-4)}
-      {roles && roles.length > 0 ? ` · ${roles.join(", ")}` : ""}
+      {key && roles ? (
+        <>
+          Key …{key.slice(-4)}
+          <span className="hide-narrow"> · {roles.join(", ")}</span>
+        </>
+      ) : (
+        "Enter API key"
+      )}
     </button>
   );
 }
@@ -102,22 +113,24 @@ function KeyStatus({ onOpen }: { onOpen: () => void }) {
 function KeyDialog({ reason, onClose }: { reason: string; onClose: () => void }) {
   const [value, setValue] = useState("");
   const [error, setError] = useState<string | null>(null);
-  const [roles, setRoles] = useState<string[] | null | undefined>(undefined);
+  const [roles, setRoles] = useState<string[] | null>(null);
   const current = getApiKey();
 
   async function submit() {
     setError(null);
+    const key = value.trim();
     const prev = getApiKey();
-    sessionStorage.setItem("gavel.apiKey", value.trim());
+    // Try the key before keeping it, so a typo does not replace a working key.
+    sessionStorage.setItem("gavel.apiKey", key);
     try {
-      await api.experiments();
-      const who = await api.whoami().catch(() => null);
-      setRoles(who?.roles ?? null);
-      setApiKey(value.trim());
+      const who = await api.whoami();
+      if (who.authRequired && !who.roles) throw new ApiError(401, "INVALID_API_KEY", "The server does not know this key. Check it and try again.");
+      setRoles(who.roles ?? []);
+      setApiKey(key);
     } catch (err) {
       if (prev) sessionStorage.setItem("gavel.apiKey", prev);
       else sessionStorage.removeItem("gavel.apiKey");
-      setError(err instanceof ApiError && err.status === 401 ? "The server refused this key. Check it and try again." : (err as Error).message);
+      setError((err as Error).message);
     }
   }
 
@@ -125,22 +138,21 @@ function KeyDialog({ reason, onClose }: { reason: string; onClose: () => void })
     <div className="modal-back" role="presentation" onClick={(e) => e.target === e.currentTarget && onClose()}>
       <div className="modal" role="dialog" aria-modal="true" aria-labelledby="key-title">
         <h2 id="key-title">API key</h2>
-        {reason ? <p className="error">{reason}</p> : null}
-        <p>
-          This Gavel server may require an API key. It is kept in this tab's session storage only and forgotten when the tab closes.
+        {reason && !roles ? <p className="error">{reason}</p> : null}
+        <p className="small">
+          This Gavel server requires an API key. The UI keeps it in this tab's session storage only: it is forgotten when the tab closes.
         </p>
-        {roles !== undefined ? (
+        {roles ? (
           <>
-            <p>Key accepted.{roles ? " It may:" : " The server did not say what this key may do."}</p>
-            {roles && (
-              <ul>
-                {roles.map((r) => (
-                  <li key={r}>
-                    <strong>{r}</strong>: {ROLE_TEXT[r] ?? "see the server's documentation"}
-                  </li>
-                ))}
-              </ul>
-            )}
+            <p>Key accepted. It may:</p>
+            <ul className="roles">
+              {roles.map((r) => (
+                <li key={r}>
+                  <strong>{r}</strong>: {ROLE_TEXT[r] ?? "see the server's documentation"}
+                </li>
+              ))}
+            </ul>
+            {!roles.includes("write") && <p className="muted small">Without the write role you can review traces but not save labels.</p>}
             <div className="row">
               <button type="button" className="primary" onClick={onClose} autoFocus>
                 Done
@@ -156,7 +168,7 @@ function KeyDialog({ reason, onClose }: { reason: string; onClose: () => void })
           >
             <label>
               Key
-              <input type="password" autoComplete="off" value={value} onChange={(e) => setValue(e.target.value)} autoFocus />
+              <input type="password" autoComplete="off" value={value} onChange={(e) => setValue(e.target.value)} autoFocus name="apiKey" />
             </label>
             {error && <p className="error">{error}</p>}
             <div className="row">

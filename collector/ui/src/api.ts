@@ -112,6 +112,21 @@ export interface Scorer {
   createdAt: number;
 }
 
+export interface AlignmentRun {
+  alignmentId: string;
+  experimentId: string;
+  judgeName: string;
+  baseVersion: number;
+  optimizer: string;
+  status: "RUNNING" | "SUCCEEDED" | "FAILED";
+  progress: { phase: string; message: string; step?: number; totalSteps?: number; llmCalls: number; elapsedMs: number } | null;
+  report: Record<string, unknown> | null;
+  registeredVersion: number | null;
+  error: string | null;
+  startedAt: number;
+  endedAt: number | null;
+}
+
 export interface SqlResult {
   rows: Record<string, unknown>[];
   meta: { name: string; type: string }[];
@@ -239,18 +254,31 @@ export const api = {
     request<{ versions: Scorer[] }>("GET", `/api/v1/experiments/${enc(experimentId)}/scorers/${enc(name)}/versions`).then((r) => r.versions),
   setSampling: (experimentId: string, name: string, body: { sampleRate: number; filter?: string | null; version?: number }) =>
     request<Scorer>("POST", `/api/v1/experiments/${enc(experimentId)}/scorers/${enc(name)}/sampling`, body),
+  /** Alignment runs; `null` when the server has no alignment jobs (404). */
+  alignments: async (experimentId: string): Promise<AlignmentRun[] | null> => {
+    try {
+      return (await request<{ alignments: AlignmentRun[] }>("GET", `/api/v1/experiments/${enc(experimentId)}/alignments`)).alignments;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }
+  },
+  alignment: (alignmentId: string) => request<AlignmentRun>("GET", `/api/v1/alignments/${enc(alignmentId)}`),
+  startAlignment: (experimentId: string, body: { judge: string; register?: boolean; optimizer?: "simba" | "memalign" }) =>
+    request<AlignmentRun>("POST", `/api/v1/experiments/${enc(experimentId)}/alignments`, body),
   reviewQueue: (experimentId: string, q: { name?: string; filter?: string; limit?: number; pageToken?: string }) => {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== "") params.set(k, String(v));
     const qs = params.toString();
     return request<ReviewQueue>("GET", `/api/v1/experiments/${enc(experimentId)}/review-queue${qs ? `?${qs}` : ""}`);
   },
-  /** What the current API key may do; `null` when the server does not say (no key support). */
-  whoami: async (): Promise<{ roles: string[]; name?: string } | null> => {
+  /** Whether the server wants a key, and the roles of the current one (null: no or unknown key). */
+  whoami: async (): Promise<{ authRequired: boolean; roles: string[] | null }> => {
     try {
-      return await request<{ roles: string[]; name?: string }>("GET", "/api/v1/auth/whoami");
+      return await request<{ authRequired: boolean; roles: string[] | null }>("GET", "/api/v1/auth/whoami");
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return null;
+      // An older server without access control: everything is open.
+      if (err instanceof ApiError && err.status === 404) return { authRequired: false, roles: null };
       throw err;
     }
   },

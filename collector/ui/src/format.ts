@@ -104,7 +104,8 @@ export function inferValueType(seen: unknown[]): FeedbackValueType {
   if (vals.length > 0 && vals.every((v) => typeof v === "boolean")) return "boolean";
   if (vals.length > 0 && vals.every((v) => typeof v === "number")) return "number";
   const strings = [...new Set(vals.filter((v): v is string => typeof v === "string"))];
-  if (strings.length > 0 && strings.length <= 12 && strings.every((s) => s.length <= 40)) return strings.sort();
+  // One distinct value is no evidence of a category set; offer free text then.
+  if (strings.length >= 2 && strings.length <= 12 && strings.every((s) => s.length <= 40)) return strings.sort();
   return "string";
 }
 

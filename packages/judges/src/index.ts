@@ -64,3 +64,4 @@ export {
 export type { GenAIMessage, GenAIPart, GenAISpanStart, GenAIResult, GenAIRequestParams } from "./genai.js";
 export { instrumentOpenAI, instrumentAnthropic } from "./instrument.js";
 export type { InstrumentOptions, InstrumentAnthropicOptions } from "./instrument.js";
+export * from "./alignment/index.js";

@@ -38,6 +38,7 @@ import { parseModelUri } from "./model-uri.js";
 import { parseJsonAnswer } from "./providers/params.js";
 import { isKnownProvider, knownProviders } from "./providers/registry.js";
 import type { ChatMessage, JsonSchemaSpec } from "./providers/types.js";
+import type { AlignmentExample, AlignmentOptimizer, AlignOptions } from "./alignment/types.js";
 import {
   assertArguments,
   formatValue,
@@ -109,6 +110,14 @@ const ANSWER_SCHEMA_NAME = "judge_result";
 // The call signature, merged into the class's instance type.
 export interface Judge {
   (args: JudgeCallArgs, options?: JudgeCallOptions): Promise<Feedback>;
+  /**
+   * Aligns the judge with human labels on `traces` (SDK traces or plain labelled traces) and
+   * returns a new judge (same template variables) carrying `alignmentReport`. The default
+   * optimizer is SIMBA, which needs at least 10 labelled traces. Implemented in alignment/align.ts.
+   */
+  align(traces: readonly AlignmentExample[], optimizer?: AlignmentOptimizer, options?: AlignOptions): Promise<Judge>;
+  /** The report of the alignment that produced this judge (non-enumerable, not in toJSON()); cast to AlignmentReport. */
+  readonly alignmentReport: Record<string, unknown> | null | undefined;
 }
 
 export class Judge {

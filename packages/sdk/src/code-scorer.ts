@@ -10,7 +10,10 @@ export interface CodeScorerArgs {
   outputs: unknown;
   /** The row's expectations, or the trace's expectation assessments by name. */
   expectations: Record<string, unknown> | undefined;
-  /** The row's trace (for evaluate()'s own traces too), to look at spans such as tool calls. */
+  /**
+   * The row's trace, to look at spans such as tool calls: its own, the one evaluate() made, or
+   * predictFn's read back from the collector (undefined if it was not readable within 10 s).
+   */
   trace: Trace | undefined;
 }
 

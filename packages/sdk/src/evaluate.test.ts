@@ -277,6 +277,14 @@ describe("evaluate()", () => {
     expect(r.tables.evalResults.map((x) => x.inputs)).toEqual(rows.map((x) => x.inputs));
   });
 
+  test("more rows than the span queue holds: every row's trace is exported", async () => {
+    const rows = Array.from({ length: 2600 }, (_, i) => ({ inputs: { i }, outputs: i % 2 === 0 }));
+    const passthrough = scorer({ name: "even", fn: ({ outputs }) => outputs as boolean });
+    const r = await evaluate({ data: rows, scorers: [passthrough], concurrency: 32 });
+    expect(rootSpans().filter((s) => s.name === "eval_row")).toHaveLength(2600);
+    expect(r.metrics["even/mean"]).toBe(0.5);
+  }, 60_000);
+
   test("a transient collector error is retried with the same assessment id", async () => {
     let refused = 0;
     failAssessments = () => (refused++ === 0 ? 503 : undefined);

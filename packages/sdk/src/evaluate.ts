@@ -105,6 +105,7 @@ interface RowOutcome {
 }
 
 const DEFAULT_CONCURRENCY = 8;
+const SPAN_BATCH = 512;
 /** How long a trace made here may take to become readable before its scorers go without it. */
 const TRACE_FETCH_TIMEOUT_MS = 10_000;
 
@@ -390,29 +391,30 @@ function errorOf(err: unknown): { code: string; message: string } {
   return { code: "PREDICT_ERROR", message: err instanceof Error ? err.message : String(err) };
 }
 
-async function makeRowTrace(row: PreparedRow, predictFn: EvaluateOptions["predictFn"], runCtx: Context, run: ActiveRun, wantTrace: boolean): Promise<RowTrace> {
-  if (predictFn) {
-    const { span, inputsTruncated } = startRowSpan(predictFn.name || "predict_fn", row.inputs, runCtx);
-    let outputs: unknown;
-    let predictError: RowTrace["predictError"];
-    try {
-      outputs = await context.with(otelTrace.setSpan(runCtx, span), () => predictFn(row.inputs));
-      finishOk(span, outputs, inputsTruncated);
-    } catch (err) {
-      predictError = errorOf(err);
-      finishError(span, err);
-    }
-    const sc = span.spanContext();
-    await flushQuietly();
-    // Spans of predictFn's own calls are only in the collector; read the whole tree back.
-    const trace = wantTrace && !predictError ? await fetchTrace(sc.traceId) : undefined;
-    return { traceId: sc.traceId, rootSpanId: sc.spanId, outputs, trace, ...(predictError ? { predictError } : {}) };
+async function predictRowTrace(row: PreparedRow, predictFn: NonNullable<EvaluateOptions["predictFn"]>, runCtx: Context, wantTrace: boolean): Promise<RowTrace> {
+  const { span, inputsTruncated } = startRowSpan(predictFn.name || "predict_fn", row.inputs, runCtx);
+  let outputs: unknown;
+  let predictError: RowTrace["predictError"];
+  try {
+    outputs = await context.with(otelTrace.setSpan(runCtx, span), () => predictFn(row.inputs));
+    finishOk(span, outputs, inputsTruncated);
+  } catch (err) {
+    predictError = errorOf(err);
+    finishError(span, err);
   }
-  const { span, inputsTruncated } = startRowSpan("eval_row", row.inputs, runCtx);
-  finishOk(span, row.outputs, inputsTruncated);
   const sc = span.spanContext();
   // Stored before its assessments, so they attach to a known trace of the run's experiment.
   await flushQuietly();
+  // Spans of predictFn's own calls are only in the collector; read the whole tree back.
+  const trace = wantTrace && !predictError ? await fetchTrace(sc.traceId) : undefined;
+  return { traceId: sc.traceId, rootSpanId: sc.spanId, outputs, trace, ...(predictError ? { predictError } : {}) };
+}
+
+/** A one-span trace with the row's inputs and outputs; made synchronously, flushed by the caller. */
+function rowTrace(row: PreparedRow, runCtx: Context, run: ActiveRun, wantTrace: boolean): RowTrace {
+  const { span, inputsTruncated } = startRowSpan("eval_row", row.inputs, runCtx);
+  finishOk(span, row.outputs, inputsTruncated);
+  const sc = span.spanContext();
   return { traceId: sc.traceId, rootSpanId: sc.spanId, outputs: row.outputs, trace: wantTrace ? localTrace(span, run, row.inputs, row.outputs) : undefined };
 }
 
@@ -451,16 +453,16 @@ function resultRow(traceId: string, row: PreparedRow, outputs: unknown, predictE
 
 async function evaluateRow(
   row: PreparedRow,
+  made: RowTrace | undefined,
   scorers: PreparedScorer[],
   opts: EvaluateOptions,
   run: ActiveRun,
   runCtx: Context,
 ): Promise<RowOutcome> {
-  const wantTrace = scorers.some((s) => s.code !== undefined || s.judgeUsesTrace);
   const rt: RowTrace = row.trace
     ? // No spanId: the collector anchors to the root it stored, which a partial span list may not show.
       { traceId: row.trace.info.traceId, rootSpanId: undefined, outputs: row.outputs, trace: row.trace }
-    : await makeRowTrace(row, opts.predictFn, runCtx, run, wantTrace);
+    : (made ?? (await predictRowTrace(row, opts.predictFn!, runCtx, wantsTrace(scorers))));
 
   const feedbacks: Feedback[] = [];
   // Scorers of one row run one after another: the pool bounds LLM calls by rows in flight.
@@ -494,6 +496,10 @@ async function evaluateRow(
     }),
   );
   return { result: resultRow(rt.traceId, row, rt.outputs, rt.predictError, feedbacks), feedbacks };
+}
+
+function wantsTrace(scorers: PreparedScorer[]): boolean {
+  return scorers.some((s) => s.code !== undefined || s.judgeUsesTrace);
 }
 
 /** Make sure spans reach Gavel: init() with defaults when the app has not wired Gavel in. */
@@ -539,10 +545,27 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
 
   let outcomes: RowOutcome[];
   try {
+    // Rows without a trace or predictFn get theirs up front, flushed a batch at a time, so
+    // their assessments find them stored without one export per row. Batches stay below the
+    // batch processor's queue (2048 by default), which drops spans beyond it.
+    const made = new Map<number, RowTrace>();
+    if (!opts.predictFn) {
+      const wantTrace = wantsTrace(scorers);
+      let pending = 0;
+      for (const row of rows) {
+        if (row.trace) continue;
+        made.set(row.index, rowTrace(row, runCtx, run, wantTrace));
+        if (++pending === SPAN_BATCH) {
+          await flushQuietly();
+          pending = 0;
+        }
+      }
+      if (pending > 0) await flushQuietly();
+    }
     let done = 0;
     outcomes = await context.with(runCtx, () =>
       mapPool(rows, concurrency, async (row) => {
-        const o = await evaluateRow(row, scorers, opts, run, runCtx);
+        const o = await evaluateRow(row, made.get(row.index), scorers, opts, run, runCtx);
         done++;
         try {
           opts.onProgress?.({ done, total: rows.length });

@@ -43,7 +43,6 @@ declare module "@gavel/judges" {
     readonly registeredVersion: number | undefined;
     readonly registeredExperimentId: string | undefined;
     readonly sampling: { sampleRate: number; filter: string | null } | undefined;
-    readonly alignmentReport: Record<string, unknown> | null | undefined;
   }
 }
 

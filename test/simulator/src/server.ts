@@ -460,8 +460,10 @@ export async function startProviderSimulator(options: SimulatorOptions = {}): Pr
       }
     });
   });
-  // Keep-alive sockets from the SDKs' fetch would otherwise keep close() waiting.
-  server.keepAliveTimeout = 1000;
+  // Above undici's 2 s keepAliveTimeoutThreshold: fetch subtracts it from the server's
+  // "Keep-Alive: timeout" hint, so 1 s made every request open a new connection (unlike a real
+  // provider). close() ends idle keep-alive sockets itself.
+  server.keepAliveTimeout = 5000;
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -139,7 +139,7 @@ interface ItemRow {
   judgeValue: string;
   sharePpm: number;
   tier: number;
-  negTs: string;
+  negTsText: string;
 }
 
 interface SummaryRow {
@@ -180,6 +180,7 @@ FROM pairs GROUP BY Name, judgeValue ORDER BY Name, count() DESC, judgeValue`;
       k[3],
     )}, ${p.add("String", k[4])})`;
   }
+  // The outer negTsText alias must differ from negTs: ClickHouse would resolve the WHERE's negTs to it.
   const itemsSql = `WITH ${pairsCte(p, exp, req.name)},
 judged AS (
   SELECT TraceId, Name, humans, judgeValue, judgeError, judgeMeta, judgeValues,
@@ -193,7 +194,7 @@ tr AS (
   WHERE t.ExperimentId = ${exp} AND NOT t.IsJudge AND (${filterSql}) AND t.TraceId IN (SELECT TraceId FROM pending)
   GROUP BY t.TraceId
 )
-SELECT traceId, name, judgeValue, sharePpm, tier, toString(negTs) AS negTs FROM (
+SELECT traceId, name, judgeValue, sharePpm, tier, toString(negTs) AS negTsText FROM (
   SELECT pe.TraceId AS traceId, pe.Name AS name, pe.judgeValue AS judgeValue,
     toUInt32(round(pe.share * 1000000)) AS sharePpm,
     JSONExtract(pe.judgeMeta, 'confidence', 'Nullable(Float64)') AS confidence,
@@ -242,7 +243,7 @@ LIMIT ${p.add("UInt32", limit + 1)}`;
   const last = rows[rows.length - 1];
   const page: ReviewQueuePage = { minLabels: MIN_ALIGNMENT_LABELS, judges: [...judges.values()], items };
   if (more && last) {
-    const token: Token = { v: 1, h: hash, k: [Number(last.tier), Number(last.sharePpm), last.negTs, last.traceId, last.name] };
+    const token: Token = { v: 1, h: hash, k: [Number(last.tier), Number(last.sharePpm), last.negTsText, last.traceId, last.name] };
     page.nextPageToken = Buffer.from(JSON.stringify(token)).toString("base64url");
   }
   return page;

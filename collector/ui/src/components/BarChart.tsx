@@ -9,13 +9,14 @@ export interface Bar {
  * A hand-drawn SVG bar chart: enough for a column of numbers or a value distribution,
  * without a charting library in the first load. Labels are SVG text nodes (never markup).
  */
-export function BarChart({ bars, title, height = 180, unit }: { bars: Bar[]; title: string; height?: number; unit?: string }) {
+export function BarChart({ bars, title, height = 180, unit, width = 640 }: { bars: Bar[]; title: string; height?: number; unit?: string; width?: number }) {
   const shown = bars.slice(0, 60);
   if (shown.length === 0) return null;
   const max = Math.max(0, ...shown.map((b) => b.value));
   const min = Math.min(0, ...shown.map((b) => b.value));
   const span = max - min || 1;
-  const W = 640;
+  // The viewBox width sets the text scale: small charts get a narrower box so labels stay legible.
+  const W = width;
   const pad = { l: 48, r: 8, t: 10, b: 36 };
   const innerW = W - pad.l - pad.r;
   const innerH = height - pad.t - pad.b;

@@ -1,13 +1,15 @@
+import { lazy, Suspense } from "react";
 import { api, ApiError } from "../api";
 import { useAsync } from "../hooks";
 import { Link } from "../router";
-import { EmptyState, ErrorBox } from "../components/common";
+import { EmptyState, ErrorBox, Loading } from "../components/common";
 import { formatCount } from "../format";
 import { TracesPage } from "./Traces";
 import { TraceDetail } from "./TraceDetail";
 import { ReviewQueuePage } from "./ReviewQueue";
-import { JudgesPage } from "./Judges";
-import { EvaluationsPage } from "./Evaluations";
+
+const JudgesPage = lazy(() => import("./Judges").then((m) => ({ default: m.JudgesPage })));
+const EvaluationsPage = lazy(() => import("./Evaluations").then((m) => ({ default: m.EvaluationsPage })));
 
 export type ExperimentTab = "traces" | "review" | "judges" | "evaluations";
 
@@ -45,17 +47,19 @@ export function ExperimentLayout({ experimentId, tab, traceId }: { experimentId:
           </Link>
         ))}
       </nav>
-      {tab === "traces" && traceId ? (
-        <TraceDetail traceId={traceId} experimentId={experimentId} scorers={scorers.data ?? null} />
-      ) : tab === "traces" ? (
-        <TracesPage experimentId={experimentId} experiment={exp.data} scorers={scorers.data ?? null} />
-      ) : tab === "review" ? (
-        <ReviewQueuePage experimentId={experimentId} scorers={scorers.data ?? null} />
-      ) : tab === "judges" ? (
-        <JudgesPage experimentId={experimentId} scorers={scorers} />
-      ) : (
-        <EvaluationsPage experimentId={experimentId} />
-      )}
+      <Suspense fallback={<Loading />}>
+        {tab === "traces" && traceId ? (
+          <TraceDetail traceId={traceId} experimentId={experimentId} scorers={scorers.data ?? null} />
+        ) : tab === "traces" ? (
+          <TracesPage experimentId={experimentId} experiment={exp.data} scorers={scorers.data ?? null} />
+        ) : tab === "review" ? (
+          <ReviewQueuePage experimentId={experimentId} scorers={scorers.data ?? null} />
+        ) : tab === "judges" ? (
+          <JudgesPage experimentId={experimentId} scorers={scorers} />
+        ) : (
+          <EvaluationsPage experimentId={experimentId} />
+        )}
+      </Suspense>
     </div>
   );
 }

@@ -1,3 +1,4 @@
+import { useEffect } from "react";
 import { api, type Experiment, type Scorer } from "../api";
 import { useAsync } from "../hooks";
 import { Link } from "../router";
@@ -27,6 +28,11 @@ export function ExperimentsPage() {
     },
     [exps.data],
   );
+
+  useEffect(() => {
+    // Read by the browser tests to report the time until the first screen shows data.
+    if (exps.data && performance.getEntriesByName("gavel:data-rendered").length === 0) performance.mark("gavel:data-rendered");
+  }, [exps.data]);
 
   if (exps.loading && !exps.data) return <Loading what="experiments" />;
   if (exps.error && !exps.data) return <ErrorBox error={exps.error} retry={exps.reload} />;

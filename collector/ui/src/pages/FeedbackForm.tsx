@@ -2,6 +2,7 @@ import { useMemo, useState, type RefObject } from "react";
 import { api, type Assessment, type FeedbackValueType, type ReviewQueue, type Scorer, type Span } from "../api";
 import { useAsync, useHotkeys, useStored } from "../hooks";
 import { ErrorBox, Kbd } from "../components/common";
+import { can, useAuth } from "../auth";
 import { formatValue, inferValueType, valueTypeLabel } from "../format";
 
 export interface ValueTypes {
@@ -40,9 +41,16 @@ export function useValueTypes(experimentId: string, scorers: Scorer[] | null, as
       if (!l) seen.set(n, (l = []));
       l.push(v);
     };
-    for (const j of summary.data ?? []) for (const v of j.values) add(j.name, v.value);
-    for (const a of assessments) if (a.kind === "feedback" && !a.error) add(a.name, a.value);
-    const names = [...registered.keys(), ...[...seen.keys()].filter((n) => !registered.has(n)).sort()];
+    const judged = new Set<string>();
+    for (const j of summary.data ?? []) for (const v of j.values) add(j.name, v.value), judged.add(j.name);
+    for (const a of assessments) {
+      if (a.kind !== "feedback" || a.error) continue;
+      add(a.name, a.value);
+      if (a.source.sourceType === "LLM_JUDGE") judged.add(a.name);
+    }
+    // Registered judges first, then names a judge has scored, then names only people used.
+    const rest = [...seen.keys()].filter((n) => !registered.has(n)).sort();
+    const names = [...registered.keys(), ...rest.filter((n) => judged.has(n)), ...rest.filter((n) => !judged.has(n))];
     return {
       names,
       registered: new Set(registered.keys()),
@@ -58,12 +66,15 @@ export function ValueInput({
   onChange,
   hotkeys,
   autoFocus,
+  open,
 }: {
   type: FeedbackValueType | undefined;
   value: unknown;
   onChange: (v: unknown) => void;
   hotkeys: boolean;
   autoFocus?: boolean;
+  /** Categories guessed from values seen (no registered type): also accept another value. */
+  open?: boolean;
 }) {
   const options: { label: string; value: unknown }[] = Array.isArray(type)
     ? type.map((c) => ({ label: c, value: c }))
@@ -94,6 +105,16 @@ export function ValueInput({
             {i < 9 && hotkeys && <kbd>{i + 1}</kbd>} {o.label}
           </button>
         ))}
+        {open && Array.isArray(type) && (
+          <input
+            type="text"
+            className="w8"
+            aria-label="Other value"
+            placeholder="other…"
+            value={typeof value === "string" && !type.includes(value) ? value : ""}
+            onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)}
+          />
+        )}
       </div>
     );
   }
@@ -173,6 +194,7 @@ export function FeedbackForm({
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<Error | undefined>();
   const [saved, setSaved] = useState<string | null>(null);
+  const mayWrite = can(useAuth(), "write");
 
   // Names may arrive after the first render (registry, summaries); follow them until the user picks.
   const [touched, setTouched] = useState(false);
@@ -265,7 +287,7 @@ export function FeedbackForm({
           <span className="label">
             Value <span className="muted small">({valueTypeLabel(type)})</span>
           </span>
-          <ValueInput type={type} value={value} onChange={setValue} hotkeys autoFocus />
+          <ValueInput type={type} value={value} onChange={setValue} hotkeys autoFocus open={!valueTypes.registered.has(name)} />
         </div>
         {!override && (
           <label>
@@ -285,21 +307,26 @@ export function FeedbackForm({
           </label>
         )}
         <label>
-          Rationale <span className="muted small">(optional)</span>
+          <span>
+            Rationale <span className="muted small">(optional)</span>
+          </span>
           <textarea value={rationale} onChange={(e) => setRationale(e.target.value)} rows={2} name="rationale" />
         </label>
         <label>
-          Your name <span className="muted small">(remembered on this browser)</span>
+          <span>
+            Your name <span className="muted small">(remembered on this browser)</span>
+          </span>
           <input value={reviewer} onChange={(e) => setReviewer(e.target.value)} autoComplete="name" name="reviewer" />
         </label>
         <ErrorBox error={error} />
+        {!mayWrite && <p className="muted small">Your API key may read but not write: saving labels needs a key with the write role.</p>}
         {saved && (
           <p className="ok" role="status">
             {saved}
           </p>
         )}
         <div className="row">
-          <button type="submit" className="primary" disabled={saving}>
+          <button type="submit" className="primary" disabled={saving || !mayWrite} title={mayWrite ? undefined : "Your API key lacks the write role"}>
             {saving ? "Saving…" : override ? "Save override" : "Save feedback"}
           </button>
           <span className="muted small">

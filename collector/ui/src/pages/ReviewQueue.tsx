@@ -6,6 +6,7 @@ import { EmptyState, ErrorBox, Kbd, Loading, StatusBadge } from "../components/c
 import { Payload } from "../components/Conversation";
 import { formatTime, formatValue, inferValueType, valueTypeLabel } from "../format";
 import { saveNav } from "../nav";
+import { can, useAuth } from "../auth";
 import { coerceValue, ValueInput } from "./FeedbackForm";
 
 type Item = ReviewQueue["items"][number];
@@ -34,6 +35,7 @@ export function ReviewQueuePage({ experimentId, scorers }: { experimentId: strin
   const [saving, setSaving] = useState(false);
   const [done, setDone] = useState(0);
   const loadingMore = useRef(false);
+  const mayWrite = can(useAuth(), "write");
 
   useEffect(() => {
     if (!q.data) return;
@@ -255,19 +257,23 @@ export function ReviewQueuePage({ experimentId, scorers }: { experimentId: strin
                   <span className="label">
                     Your label for <strong>{item.name}</strong> <span className="muted small">({valueTypeLabel(type)})</span>
                   </span>
-                  <ValueInput type={type} value={value} onChange={setValue} hotkeys />
+                  <ValueInput type={type} value={value} onChange={setValue} hotkeys open={!scorers?.some((s) => s.name === item.name)} />
                 </div>
                 <label>
-                  Rationale <span className="muted small">(optional)</span>
+                  <span>
+                    Rationale <span className="muted small">(optional)</span>
+                  </span>
                   <textarea rows={2} value={rationale} onChange={(e) => setRationale(e.target.value)} />
                 </label>
                 <label>
-                  Your name <span className="muted small">(remembered)</span>
+                  <span>
+                    Your name <span className="muted small">(remembered)</span>
+                  </span>
                   <input value={reviewer} onChange={(e) => setReviewer(e.target.value)} name="reviewer" />
                 </label>
                 <ErrorBox error={error} />
                 <div className="row">
-                  <button type="submit" className="primary" disabled={saving}>
+                  <button type="submit" className="primary" disabled={saving || !mayWrite} title={mayWrite ? undefined : "Your API key lacks the write role"}>
                     {saving ? "Saving…" : "Save label"}
                   </button>
                   <button type="button" onClick={() => move(1)}>

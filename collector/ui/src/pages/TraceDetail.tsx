@@ -7,6 +7,7 @@ import { Payload } from "../components/Conversation";
 import { formatDuration, formatTime, formatValue } from "../format";
 import { loadNav, neighbour } from "../nav";
 import { FeedbackForm, useValueTypes, type FeedbackTarget } from "./FeedbackForm";
+import { can, useAuth } from "../auth";
 
 /** `/traces/:id`: a trace opened without its experiment in the URL. */
 export function TraceDetailPage({ traceId }: { traceId: string }) {
@@ -208,7 +209,7 @@ export function TraceDetail({ traceId, experimentId, scorers }: { traceId: strin
               ))}
             </div>
           </section>
-          {selSpan && <SpanDetail span={selSpan} isRoot={selSpan.spanId === root?.spanId} traceStartMs={info.timestampMs} />}
+          {selSpan && <SpanDetail span={selSpan} isRoot={selSpan.spanId === root?.spanId} />}
         </div>
         <aside className="trace-side">
           <AssessmentsPanel
@@ -323,7 +324,7 @@ function SpanRow({
 // Payload attributes are shown as inputs/outputs above; listing them again would double long values.
 const PAYLOAD_KEYS = new Set(["gavel.inputs", "gavel.outputs", "mlflow.spanInputs", "mlflow.spanOutputs", "input.value", "output.value"]);
 
-function SpanDetail({ span, isRoot, traceStartMs }: { span: Span; isRoot: boolean; traceStartMs: number }) {
+function SpanDetail({ span, isRoot }: { span: Span; isRoot: boolean }) {
   const attrs = Object.entries(span.attributes).filter(([k]) => !PAYLOAD_KEYS.has(k));
   const t0 = BigInt(span.startTimeUnixNano);
   return (
@@ -340,7 +341,7 @@ function SpanDetail({ span, isRoot, traceStartMs }: { span: Span; isRoot: boolea
         </span>
         <span>{formatDuration(span.durationMs)}</span>
         <span className="mono">span {span.spanId}</span>
-        {traceStartMs > 0 && <span>service {span.serviceName}</span>}
+        <span>service {span.serviceName}</span>
       </div>
       <div className="io">
         <Payload label="Inputs" value={span.inputs} />
@@ -418,6 +419,7 @@ function AssessmentsPanel({
   onDelete: (a: Assessment) => Promise<void>;
 }) {
   const [error, setError] = useState<Error | undefined>();
+  const auth = useAuth();
   const spanName = (id?: string) => (id && id !== rootSpanId ? spans.find((s) => s.spanId === id)?.name ?? id : null);
   const sorted = [...assessments].sort((a, b) => a.name.localeCompare(b.name) || b.createTimeMs - a.createTimeMs);
   return (
@@ -460,7 +462,7 @@ function AssessmentsPanel({
                         Override
                       </button>
                     )}
-                    {a.source.sourceType === "HUMAN" && (
+                    {a.source.sourceType === "HUMAN" && can(auth, "admin") && (
                       <button type="button" className="small" onClick={() => onDelete(a).catch(setError)}>
                         Delete
                       </button>

@@ -14,7 +14,7 @@ const ORDERS: Record<string, { label: string; orderBy: string[] }> = {
   fastest: { label: "Fastest first", orderBy: ["execution_time_ms ASC"] },
   name: { label: "Name A–Z", orderBy: ["name ASC", "timestamp_ms DESC"] },
 };
-const SIZES = [25, 50, 100, 200];
+const SIZES = [10, 25, 50, 100, 200];
 
 export function TracesPage({ experimentId, experiment, scorers }: { experimentId: string; experiment?: Experiment; scorers: Scorer[] | null }) {
   const loc = useLocation();

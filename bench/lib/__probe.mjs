@@ -1,0 +1,33 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../collector/dist/config/config.js";
+import { Store } from "../../collector/dist/store/store.js";
+import { findCandidates, countArrivals } from "../../collector/dist/worker/candidates.js";
+import { activeScorers } from "../../collector/dist/store/queries/scorers.js";
+import { encodeSpansRowBinary } from "../../collector/dist/store/rowbinary.js";
+import { assessmentSpan, assessmentEventAttributes } from "../../collector/dist/assessments/assessment-span.js";
+import { randomBytes } from "node:crypto";
+const dataDir = mkdtempSync(join(tmpdir(), "probe-"));
+const store = await Store.open(loadConfig({}, { dataDir }));
+const rows = [];
+for (let i = 0; i < 1000; i++) rows.push({ timestamp: BigInt(Date.now()) * 1000000n, traceId: randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex"), parentSpanId: "", traceState: "", spanName: "req", spanKind: "Server", serviceName: "svc", resourceAttributes: [["service.name","svc"]], scopeName: "", scopeVersion: "", spanAttributes: [["gavel.experiment_id","e1"],["gavel.inputs","\"q\""],["gavel.outputs","\"a\""]], duration: 1000n, statusCode: "Ok", statusMessage: "", events: [], links: [] });
+await store.batcher.submit(encodeSpansRowBinary(rows), rows.length);
+await new Promise(r => setTimeout(r, 300));
+const q = { experimentId: "e1", name: "p", version: 1, filter: null, fromMs: Date.now() - 86400000, settleMs: 200, threshold: 1000000, shard: { index: 0, count: 1 } };
+async function cpu(label, n, fn) {
+  await fn();
+  const c0 = process.cpuUsage(); const t0 = performance.now();
+  for (let i = 0; i < n; i++) await fn(i);
+  const c = process.cpuUsage(c0);
+  console.log(`${label}: ${((performance.now() - t0) / n).toFixed(1)} ms wall, ${((c.user + c.system) / 1000 / n).toFixed(1)} ms cpu`);
+}
+await cpu("SELECT 1", 20, async () => { const rs = await store.client.query({ query: "SELECT 1 AS x", format: "JSONEachRow" }); await rs.json(); });
+await cpu("activeScorers", 20, () => activeScorers(store.client));
+await cpu("findCandidates(64)", 20, () => findCandidates(store.client, { ...q, exclude: [], limit: 64 }));
+await cpu("countArrivals", 20, () => countArrivals(store.client, { ...q, afterMs: Date.now() - 10000 }));
+const a = (t) => ({ assessmentId: "j-" + randomBytes(8).toString("hex"), traceId: t.traceId, name: "p", kind: "feedback", value: "good", source: { sourceType: "LLM_JUDGE", sourceId: "m" }, metadata: {}, valid: true, createTimeMs: Date.now(), judgeVersion: 1 });
+const span = (t) => assessmentSpan(t.traceId, t.spanId, [{ attrs: assessmentEventAttributes(a(t)), timeNs: BigInt(Date.now()) * 1000000n }], "e1");
+await cpu("insert 1 assessment", 20, (i) => store.batcher.submit(encodeSpansRowBinary([span(rows[i ?? 0])]), 1));
+await cpu("insert 32 assessments", 10, (i) => store.batcher.submit(encodeSpansRowBinary(rows.slice(0, 32).map(span)), 32));
+await store.close();

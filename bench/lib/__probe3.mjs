@@ -1,0 +1,14 @@
+import dc from "node:diagnostics_channel";
+import { startProviderSimulator } from "../../test/simulator/dist/index.js";
+import { judgeFromJSON } from "../../packages/judges/dist/index.js";
+let sockets = 0;
+dc.subscribe("net.client.socket", () => sockets++);
+const sim = await startProviderSimulator({ latencyMs: 50 });
+Object.assign(process.env, sim.env());
+const j = judgeFromJSON({ name: "x", instructions: "Rate as one of: good, bad\n{{ outputs }}", model: "openai:/gpt-4o-mini" });
+const t0 = performance.now();
+const c0 = process.cpuUsage();
+await Promise.all(Array.from({ length: 8 }, async () => { for (let i = 0; i < 25; i++) await j({ outputs: "hello " + i }); }));
+const c = process.cpuUsage(c0);
+console.log("sockets", sockets, "ms", (performance.now() - t0).toFixed(0), "cpu ms per call (incl sim)", ((c.user + c.system) / 1000 / 200).toFixed(2));
+await sim.close();

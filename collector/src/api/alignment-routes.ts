@@ -1,0 +1,57 @@
+import { Router } from "express";
+import { z } from "zod";
+import { AlignmentJobs, AlignmentRequestError } from "../alignment/alignment-jobs.js";
+import { ApiError, parseInput } from "./errors.js";
+
+const StartAlignment = z
+  .object({
+    judge: z.string().trim().min(1, "judge (the registered judge's name) must not be empty"),
+    version: z.number().int().min(1).optional(),
+    optimizer: z.enum(["simba", "memalign"]).default("simba"),
+    register: z.boolean().default(false),
+    seed: z.number().int().optional(),
+    optimizerModel: z.string().regex(/^[a-z][\w-]*:\/.+$/, "optimizerModel is a model URI such as openai:/gpt-4o-mini").optional(),
+    simba: z
+      .object({
+        maxSteps: z.number().int().min(0).max(100).optional(),
+        numCandidates: z.number().int().min(1).max(32).optional(),
+        batchSize: z.number().int().min(1).max(256).optional(),
+        maxDemos: z.number().int().min(0).max(32).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export function alignmentRouter(jobs: AlignmentJobs): Router {
+  const r = Router();
+  r.post("/experiments/:experimentId/alignments", async (req, res) => {
+    const body = parseInput(StartAlignment, req.body);
+    try {
+      res.status(202).json(
+        await jobs.start({
+          experimentId: req.params.experimentId,
+          judgeName: body.judge,
+          version: body.version,
+          optimizer: body.optimizer,
+          register: body.register,
+          seed: body.seed,
+          optimizerModel: body.optimizerModel,
+          simba: body.simba,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof AlignmentRequestError) throw new ApiError(err.status, err.code, err.message);
+      throw err;
+    }
+  });
+  r.get("/experiments/:experimentId/alignments", async (req, res) => {
+    res.json({ alignments: await jobs.list(req.params.experimentId) });
+  });
+  r.get("/alignments/:alignmentId", async (req, res) => {
+    const run = await jobs.get(req.params.alignmentId);
+    if (!run) throw new ApiError(404, "NOT_FOUND", `No alignment run ${req.params.alignmentId}. List them with GET /api/v1/experiments/:id/alignments.`);
+    res.json(run);
+  });
+  return r;
+}

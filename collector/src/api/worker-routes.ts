@@ -1,0 +1,77 @@
+import { Router } from "express";
+import { z } from "zod";
+import { compileTraceFilter, ParamBag } from "../search/filter-compiler.js";
+import { SearchRequestError } from "../search/errors.js";
+import { BackfillNotFoundError } from "../worker/backfill.js";
+import { parseSince } from "../worker/duration.js";
+import { PROMETHEUS_CONTENT_TYPE } from "../worker/metrics.js";
+import type { WorkerRuntime } from "../worker/runtime.js";
+import { ApiError, parseInput } from "./errors.js";
+
+/** GET /metrics, at the app root, in the Prometheus text format. */
+export function metricsRouter(runtime: WorkerRuntime): Router {
+  const r = Router();
+  r.get("/metrics", (_req, res) => {
+    res.setHeader("Content-Type", PROMETHEUS_CONTENT_TYPE);
+    res.setHeader("Cache-Control", "no-store");
+    res.send(runtime.metrics.registry.render());
+  });
+  return r;
+}
+
+const Backfill = z
+  .object({
+    since: z.union([z.string().min(1), z.number().int().nonnegative()]),
+    version: z.number().int().min(1).optional(),
+    filter: z.string().max(10_000).nullable().optional(),
+    retryErrors: z.boolean().optional(),
+  })
+  .strict();
+
+/** Backfill jobs, under /api/v1 (the API's JSON parsing, errors and access control apply). */
+export function jobsRouter(runtime: WorkerRuntime): Router {
+  const r = Router();
+  r.post("/experiments/:experimentId/scorers/:name/backfill", async (req, res) => {
+    const body = parseInput(Backfill, req.body);
+    const sinceMs = typeof body.since === "number" ? body.since : parseSince(body.since);
+    if (sinceMs === undefined) {
+      throw new ApiError(400, "INVALID_REQUEST", `"since" must be an ISO time (2025-01-31T00:00:00Z), a duration back from now (24h, 7d), or unix milliseconds; got "${body.since}".`, "since");
+    }
+    if (body.filter) {
+      try {
+        compileTraceFilter(body.filter, new ParamBag());
+      } catch (err) {
+        if (err instanceof SearchRequestError) throw new ApiError(400, err.code, err.message, "filter");
+        throw err;
+      }
+    }
+    try {
+      const job = await runtime.jobs.start({
+        experimentId: req.params.experimentId,
+        name: req.params.name,
+        sinceMs,
+        ...(body.version !== undefined ? { version: body.version } : {}),
+        ...(body.filter !== undefined ? { filter: body.filter } : {}),
+        ...(body.retryErrors !== undefined ? { retryErrors: body.retryErrors } : {}),
+      });
+      res.status(202).json(job);
+    } catch (err) {
+      if (err instanceof BackfillNotFoundError) throw new ApiError(404, "NOT_FOUND", err.message);
+      throw err;
+    }
+  });
+  r.get("/jobs", (_req, res) => {
+    res.json({ jobs: runtime.jobs.list() });
+  });
+  r.get("/jobs/:jobId", (req, res) => {
+    const job = runtime.jobs.get(req.params.jobId);
+    if (!job) throw new ApiError(404, "NOT_FOUND", `No job ${req.params.jobId} in this collector (jobs are kept in memory by the collector that runs them, until it restarts).`);
+    res.json(job);
+  });
+  r.delete("/jobs/:jobId", async (req, res) => {
+    const job = await runtime.jobs.cancel(req.params.jobId);
+    if (!job) throw new ApiError(404, "NOT_FOUND", `No job ${req.params.jobId} in this collector.`);
+    res.json(job);
+  });
+  return r;
+}

@@ -1,0 +1,293 @@
+/**
+ * The worker's queries over `gavel_traces AS t`: which traces are complete, in a judge's
+ * sample and shard, match its filter, and have no assessment from it yet.
+ *
+ * Complete = the root span has arrived (the trace has a gavel_traces row, stamped InsertedAt
+ * on arrival) and no span arrived for the settle period (gavel_trace_activity.LastSeen, also
+ * arrival time, on the server's clock: client clocks are not trusted for this).
+ *
+ * Every scan is bounded by the primary key (ExperimentId, Timestamp): a lookback window for
+ * the online worker, the backfill's range, or a page of it.
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import { compileTraceFilter, ParamBag } from "../search/filter-compiler.js";
+import { statusOf, type TraceSummaryLike } from "../store/queries/traces.js";
+import { judgeAssessmentId, judgeAssessmentIdSql } from "./assessment-id.js";
+import { sampledSql, shardSql } from "./sampler.js";
+import type { Shard } from "./shard.js";
+
+export interface Candidate {
+  traceId: string;
+  rootSpanId: string;
+  experimentId: string;
+  summary: TraceSummaryLike;
+  /** When the trace last received a span (its root's arrival if none came after), server clock. */
+  lastSeenMs: number;
+}
+
+interface Row {
+  TraceId: string;
+  RootSpanId: string;
+  ExperimentId: string;
+  RunId: string;
+  Name: string;
+  ServiceName: string;
+  SpanType: string;
+  TimestampNs: string;
+  DurationNs: string;
+  StatusCode: string;
+  Inputs: string;
+  Outputs: string;
+  Tags: Record<string, string>;
+  Metadata: Record<string, string>;
+  LastSeenMs: string;
+}
+
+const SUMMARY_COLUMNS = `t.TraceId AS TraceId, t.RootSpanId AS RootSpanId, t.ExperimentId AS ExperimentId, t.RunId AS RunId,
+  t.Name AS Name, t.ServiceName AS ServiceName, t.SpanType AS SpanType,
+  toString(toUnixTimestamp64Nano(t.Timestamp)) AS TimestampNs, toString(t.Duration) AS DurationNs, t.StatusCode AS StatusCode,
+  t.Inputs AS Inputs, t.Outputs AS Outputs, t.Tags AS Tags, t.Metadata AS Metadata`;
+
+function toCandidate(r: Row): Candidate {
+  return {
+    traceId: r.TraceId,
+    rootSpanId: r.RootSpanId,
+    experimentId: r.ExperimentId,
+    summary: {
+      traceId: r.TraceId,
+      experimentId: r.ExperimentId,
+      runId: r.RunId,
+      name: r.Name,
+      serviceName: r.ServiceName,
+      spanType: r.SpanType,
+      timestampNs: r.TimestampNs,
+      durationNs: r.DurationNs,
+      status: statusOf(r.StatusCode),
+      inputs: r.Inputs,
+      outputs: r.Outputs,
+      tags: r.Tags,
+      metadata: r.Metadata,
+    },
+    lastSeenMs: Number(r.LastSeenMs),
+  };
+}
+
+/**
+ * Never scored: the judges' own LLM traces, evaluate()'s traces (marked on their root), and
+ * any trace of a run of kind "evaluation" (in case an instrumentation did not mark its root).
+ */
+function eligible(experiment: string): string {
+  return `NOT t.IsJudge AND NOT t.IsEvaluation
+  AND (t.RunId = '' OR t.RunId NOT IN (SELECT RunId FROM gavel_runs WHERE ExperimentId = ${experiment} AND Kind = 'evaluation'))`;
+}
+
+const msParam = (p: ParamBag, ms: number) => `fromUnixTimestamp64Milli(${p.add("Int64", Math.floor(ms))})`;
+
+/** Arrival-time join: the newest span arrival of each trace in the window (epoch when unknown). */
+function activityJoin(window: string): string {
+  return `LEFT JOIN (SELECT TraceId, max(LastSeen) AS LastSeen FROM gavel_trace_activity WHERE TraceId IN (${window}) GROUP BY TraceId) AS a
+  ON a.TraceId = t.TraceId`;
+}
+const LAST_SEEN = "greatest(t.InsertedAt, a.LastSeen)";
+
+export interface JudgeRef {
+  experimentId: string;
+  name: string;
+  version: number;
+  filter: string | null;
+}
+
+export interface CandidateQuery extends JudgeRef {
+  /** Roots that started before this (unix ms) are out of the window. */
+  fromMs: number;
+  settleMs: number;
+  /** sampleThreshold(rate); SAMPLE_SCALE for every trace. */
+  threshold: number;
+  shard: Shard;
+  /** Trace ids already picked (queued or being scored). */
+  exclude: string[];
+  limit: number;
+}
+
+/** Complete, sampled, unscored traces, oldest first. */
+export async function findCandidates(client: ClickHouseClient, q: CandidateQuery): Promise<Candidate[]> {
+  const p = new ParamBag("w");
+  const e = p.add("String", q.experimentId);
+  const from = msParam(p, q.fromMs);
+  const name = p.add("String", q.name);
+  const version = p.add("UInt32", q.version);
+  const window = `SELECT TraceId FROM gavel_traces WHERE ExperimentId = ${e} AND Timestamp >= ${from}`;
+  const filter = compileTraceFilter(q.filter ?? undefined, p);
+  const conds = [
+    `t.ExperimentId = ${e} AND t.Timestamp >= ${from}`,
+    eligible(e),
+    `${LAST_SEEN} <= now64(3) - toIntervalMillisecond(${p.add("UInt32", q.settleMs)})`,
+  ];
+  if (q.threshold < 1_000_000) conds.push(sampledSql("t.TraceId", name, p.add("UInt32", q.threshold)));
+  if (q.shard.count > 1) conds.push(shardSql("t.TraceId", p.add("UInt32", q.shard.count), p.add("UInt32", q.shard.index)));
+  if (q.exclude.length > 0) conds.push(`t.TraceId NOT IN ${p.add("Array(String)", q.exclude)}`);
+  conds.push(
+    `t.TraceId NOT IN (SELECT TraceId FROM gavel_assessments WHERE Name = ${name} AND TraceId IN (${window})
+      AND AssessmentId = ${judgeAssessmentIdSql("TraceId", name, version)})`,
+    `(${filter})`,
+  );
+  const rs = await client.query({
+    query: `SELECT ${SUMMARY_COLUMNS}, toString(toUnixTimestamp64Milli(${LAST_SEEN})) AS LastSeenMs
+FROM gavel_traces AS t
+${activityJoin(window)}
+WHERE ${conds.join("\n  AND ")}
+ORDER BY t.Timestamp, t.TraceId
+LIMIT 1 BY t.TraceId
+LIMIT ${p.add("UInt32", q.limit)}`,
+    query_params: p.values,
+    format: "JSONEachRow",
+  });
+  return (await rs.json<Row>()).map(toCandidate);
+}
+
+export interface ArrivalCounts {
+  seen: number;
+  sampled: number;
+  /** Server time up to which traces were counted; pass it back as `afterMs` next time. */
+  cutoffMs: number;
+}
+
+/**
+ * Traces that became complete in (afterMs, now - settle]: how many the worker saw, and how
+ * many of those its sampler and filter selected. Without `afterMs` only the cutoff is read,
+ * so traces that completed before the worker started are not counted as seen.
+ */
+export async function countArrivals(
+  client: ClickHouseClient,
+  q: Omit<CandidateQuery, "exclude" | "limit"> & { afterMs: number | undefined },
+): Promise<ArrivalCounts> {
+  const p = new ParamBag("w");
+  const settle = p.add("UInt32", q.settleMs);
+  const cutoff = `now64(3) - toIntervalMillisecond(${settle})`;
+  if (q.afterMs === undefined) {
+    const rs = await client.query({ query: `SELECT toString(toUnixTimestamp64Milli(${cutoff})) AS c`, query_params: p.values, format: "JSONEachRow" });
+    const [r] = await rs.json<{ c: string }>();
+    return { seen: 0, sampled: 0, cutoffMs: Number(r!.c) };
+  }
+  const e = p.add("String", q.experimentId);
+  const from = msParam(p, q.fromMs);
+  const name = p.add("String", q.name);
+  const window = `SELECT TraceId FROM gavel_traces WHERE ExperimentId = ${e} AND Timestamp >= ${from}`;
+  const filter = compileTraceFilter(q.filter ?? undefined, p);
+  const selected = q.threshold < 1_000_000 ? `${sampledSql("t.TraceId", name, p.add("UInt32", q.threshold))} AND (${filter})` : `(${filter})`;
+  const conds = [
+    `t.ExperimentId = ${e} AND t.Timestamp >= ${from}`,
+    eligible(e),
+    `${LAST_SEEN} > ${msParam(p, q.afterMs)} AND ${LAST_SEEN} <= ${cutoff}`,
+  ];
+  if (q.shard.count > 1) conds.push(shardSql("t.TraceId", p.add("UInt32", q.shard.count), p.add("UInt32", q.shard.index)));
+  const rs = await client.query({
+    query: `SELECT uniqExact(t.TraceId) AS seen, uniqExactIf(t.TraceId, ${selected}) AS sampled,
+  toString(toUnixTimestamp64Milli(${cutoff})) AS c
+FROM gavel_traces AS t
+${activityJoin(window)}
+WHERE ${conds.join("\n  AND ")}`,
+    query_params: p.values,
+    format: "JSONEachRow",
+  });
+  const [r] = await rs.json<{ seen: string; sampled: string; c: string }>();
+  return { seen: Number(r!.seen), sampled: Number(r!.sampled), cutoffMs: Number(r!.c) };
+}
+
+export interface RangeQuery extends JudgeRef {
+  fromMs: number;
+  toMs: number;
+}
+
+/** Traces a backfill would consider: eligible, matching the filter, started in [fromMs, toMs]. */
+export async function countTraces(client: ClickHouseClient, q: RangeQuery): Promise<number> {
+  const p = new ParamBag("w");
+  const e = p.add("String", q.experimentId);
+  const filter = compileTraceFilter(q.filter ?? undefined, p);
+  const rs = await client.query({
+    query: `SELECT uniqExact(t.TraceId) AS n FROM gavel_traces AS t
+WHERE t.ExperimentId = ${e} AND t.Timestamp >= ${msParam(p, q.fromMs)} AND t.Timestamp <= ${msParam(p, q.toMs)}
+  AND ${eligible(e)} AND (${filter})`,
+    query_params: p.values,
+    format: "JSONEachRow",
+  });
+  const [r] = await rs.json<{ n: string }>();
+  return Number(r?.n ?? 0);
+}
+
+export interface PageKey {
+  timestampNs: string;
+  traceId: string;
+}
+
+/**
+ * One page of a backfill range in (Timestamp, TraceId) order, after `after`. Keyset paging
+ * keeps each page a primary-key range read however long the range is.
+ */
+export async function tracePage(client: ClickHouseClient, q: RangeQuery & { after?: PageKey; limit: number }): Promise<Candidate[]> {
+  const p = new ParamBag("w");
+  const e = p.add("String", q.experimentId);
+  const conds = [`t.ExperimentId = ${e} AND t.Timestamp >= ${msParam(p, q.fromMs)} AND t.Timestamp <= ${msParam(p, q.toMs)}`, eligible(e)];
+  if (q.after) {
+    const ts = `fromUnixTimestamp64Nano(${p.add("Int64", q.after.timestampNs)})`;
+    conds.push(`t.Timestamp >= ${ts} AND (t.Timestamp > ${ts} OR t.TraceId > ${p.add("String", q.after.traceId)})`);
+  }
+  conds.push(`(${compileTraceFilter(q.filter ?? undefined, p)})`);
+  const rs = await client.query({
+    query: `SELECT ${SUMMARY_COLUMNS}, toString(toUnixTimestamp64Milli(t.InsertedAt)) AS LastSeenMs
+FROM gavel_traces AS t
+WHERE ${conds.join("\n  AND ")}
+ORDER BY t.Timestamp, t.TraceId
+LIMIT 1 BY t.TraceId
+LIMIT ${p.add("UInt32", q.limit)}`,
+    query_params: p.values,
+    format: "JSONEachRow",
+  });
+  return (await rs.json<Row>()).map(toCandidate);
+}
+
+export interface TraceStates {
+  /** Server time now, unix ms. */
+  nowMs: number;
+  /** Newest span arrival per trace, where gavel_trace_activity knows it. */
+  lastSeenMs: Map<string, number>;
+  /** Traces that already have this judge version's assessment; the value is its error code or "". */
+  assessed: Map<string, string>;
+}
+
+/** For a page of traces: arrival times and the judge's existing assessments. */
+export async function traceStates(client: ClickHouseClient, traceIds: string[], name: string, version: number): Promise<TraceStates> {
+  const ids = traceIds.map((t) => judgeAssessmentId(t, name, version));
+  const [activity, assessed] = await Promise.all([
+    client.query({
+      query: `SELECT TraceId, toString(toUnixTimestamp64Milli(max(LastSeen))) AS ms, toString(toUnixTimestamp64Milli(now64(3))) AS now
+FROM gavel_trace_activity WHERE TraceId IN {ids:Array(String)} GROUP BY TraceId
+UNION ALL SELECT '' AS TraceId, '0' AS ms, toString(toUnixTimestamp64Milli(now64(3))) AS now`,
+      query_params: { ids: traceIds },
+      format: "JSONEachRow",
+    }),
+    client.query({
+      query: `SELECT TraceId, argMax(Error, Version) AS Error FROM gavel_assessments
+WHERE Name = {name:String} AND TraceId IN {ids:Array(String)} AND AssessmentId IN {aids:Array(String)} GROUP BY TraceId`,
+      query_params: { name, ids: traceIds, aids: ids },
+      format: "JSONEachRow",
+    }),
+  ]);
+  const out: TraceStates = { nowMs: Date.now(), lastSeenMs: new Map(), assessed: new Map() };
+  for (const r of await activity.json<{ TraceId: string; ms: string; now: string }>()) {
+    out.nowMs = Number(r.now);
+    if (r.TraceId) out.lastSeenMs.set(r.TraceId, Number(r.ms));
+  }
+  for (const r of await assessed.json<{ TraceId: string; Error: string }>()) {
+    let code = "";
+    if (r.Error) {
+      try {
+        code = String((JSON.parse(r.Error) as { code?: unknown }).code ?? "ERROR");
+      } catch {
+        code = "ERROR";
+      }
+    }
+    out.assessed.set(r.TraceId, code);
+  }
+  return out;
+}

@@ -1,0 +1,12 @@
+export { WorkerRuntime, type WorkerRuntimeOptions } from "./runtime.js";
+export { OnlineWorker } from "./online-worker.js";
+export { BackfillJobs, BackfillNotFoundError, type BackfillJob, type BackfillRequest, type JobStatus } from "./backfill.js";
+export { JudgementRunner, type ScoreOutcome, type ScoreTask, type ScorerJudge } from "./judgement-runner.js";
+export { loadWorkerSettings, DEFAULT_WORKER_SETTINGS, type WorkerSettings, type PerModel } from "./settings.js";
+export { parseShard, formatShard, type Shard } from "./shard.js";
+export { parseDuration, parseSince } from "./duration.js";
+export { judgeAssessmentId } from "./assessment-id.js";
+export { sampleThreshold, SAMPLE_SCALE } from "./sampler.js";
+export { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "./metrics.js";
+export { createWorkerMetrics, type WorkerMetrics } from "./worker-metrics.js";
+export { ModelLimits, ModelLimiter, Semaphore, TokenBucket } from "./limiter.js";

@@ -1,0 +1,56 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { Judge, JudgeCallArgs, JudgeTrace } from "@gavel/judges";
+import { getSpans, parsePayload, toTraceInfo } from "../store/queries/traces.js";
+import type { Candidate } from "./candidates.js";
+
+/** What a judge is called with for one trace, or why it cannot be. */
+export type JudgeInput = { args: JudgeCallArgs } | { missing: string };
+
+/**
+ * The judge's arguments for a batch of traces, in one query per kind of data: inputs and
+ * outputs come with the candidates; expectations (the trace's expectation assessments,
+ * by name) and the full span tree are read only when the instructions use them.
+ */
+export async function loadJudgeInputs(client: ClickHouseClient, judge: Judge, batch: Candidate[]): Promise<Map<string, JudgeInput>> {
+  const ids = batch.map((c) => c.traceId);
+  const vars = judge.templateVariables;
+  const [expectations, spans] = await Promise.all([
+    vars.includes("expectations") ? loadExpectations(client, ids) : undefined,
+    vars.includes("trace") ? getSpans(client, ids) : undefined,
+  ]);
+  const out = new Map<string, JudgeInput>();
+  for (const c of batch) {
+    const args: JudgeCallArgs = { inputs: parsePayload(c.summary.inputs), outputs: parsePayload(c.summary.outputs) };
+    if (expectations) {
+      const e = expectations.get(c.traceId);
+      if (!e) {
+        out.set(c.traceId, { missing: `the trace has no expectations, and judge "${judge.name}" uses {{ expectations }}. Log one with logExpectation().` });
+        continue;
+      }
+      args.expectations = e;
+    }
+    if (spans) {
+      const trace: JudgeTrace = { info: toTraceInfo(c.summary), data: { spans: spans.get(c.traceId) ?? [] } };
+      args.trace = trace;
+    }
+    out.set(c.traceId, { args });
+  }
+  return out;
+}
+
+/** Valid expectations per trace as `{ name: value }`; the newest wins when a name repeats. */
+async function loadExpectations(client: ClickHouseClient, traceIds: string[]): Promise<Map<string, Record<string, unknown>>> {
+  const rs = await client.query({
+    query: `SELECT TraceId, Name, Value FROM gavel_assessments FINAL
+WHERE TraceId IN {ids:Array(String)} AND Kind = 'expectation' AND Valid AND NOT Deleted ORDER BY CreatedAt`,
+    query_params: { ids: traceIds },
+    format: "JSONEachRow",
+  });
+  const out = new Map<string, Record<string, unknown>>();
+  for (const r of await rs.json<{ TraceId: string; Name: string; Value: string }>()) {
+    let m = out.get(r.TraceId);
+    if (!m) out.set(r.TraceId, (m = {}));
+    m[r.Name] = parsePayload(r.Value);
+  }
+  return out;
+}

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { GavelConfigError } from "../errors.js";
+import { Judge, makeJudge } from "../judge.js";
+import { JUDGE_NAME, SUPPORT, supportDataset } from "../testing/alignment.js";
+import { startSimEnv, type SimEnv } from "../testing/sim.js";
+import "./index.js";
+import { alignmentReportOf } from "./align.js";
+import { formatReport } from "./report.js";
+import { SIMBAAlignmentOptimizer, SIMBA_DEFAULTS } from "./simba.js";
+import type { AlignmentOptimizer, AlignmentProgress, PlainLabelledTrace } from "./types.js";
+
+let env: SimEnv;
+beforeAll(async () => {
+  env = await startSimEnv();
+});
+afterAll(async () => {
+  await env.close();
+});
+beforeEach(() => env.sim.reset());
+
+const RULE = 'If the issue mentions "billing" or "refund", rate as poor.';
+const judge = () => makeJudge({ name: JUDGE_NAME, instructions: SUPPORT, model: "openai:/gpt-4o-mini" });
+/** Responses the simulator reads as "good": the original judge misses the human's billing/refund rule. */
+const dataset = (n: number): PlainLabelledTrace[] =>
+  supportDataset(n).map((t) => ({ ...t, outputs: { response: `A good reply to case ${t.traceId}.` } }));
+
+/** A user-written optimizer: appends the rule, no LLM calls. */
+const ruleOptimizer: AlignmentOptimizer = {
+  name: "AppendRule",
+  async align(j, trainset, ctx) {
+    ctx.progress({ message: `saw ${trainset.length}`, step: 1, totalSteps: 1 });
+    return { judge: j.clone({ instructions: `${j.instructions}\n${RULE}` }), details: { trained: trainset.length } };
+  },
+};
+
+describe("judge.align and its report", () => {
+  test("report: sizes, stratified split, before/after agreement, kappa and confusion on the held-out split, usage, diff", async () => {
+    const traces: PlainLabelledTrace[] = [...dataset(30), { traceId: "x", inputs: {}, outputs: {}, assessments: [] }];
+    const progress: AlignmentProgress[] = [];
+    const j = judge();
+    const aligned = await j.align(traces, ruleOptimizer, { onProgress: (p) => progress.push(p), seed: 3 });
+    const report = alignmentReportOf(aligned)!;
+    expect(report).toMatchObject({
+      optimizer: "AppendRule",
+      judge: { name: JUDGE_NAME, model: "openai:/gpt-4o-mini" },
+      seed: 3,
+      examples: { total: 31, used: 30, skipped: { missingField: 0, noLabel: 1, duplicate: 0 } },
+      split: { train: 24, heldOut: 6, stratified: true, heldOutFraction: 0.2 },
+      details: { trained: 24 },
+    });
+    // 10 of the 30 are billing/refund (poor): 2 of the 6 held out.
+    expect(report.before).toEqual({
+      n: 6,
+      agreement: 4 / 6,
+      kappa: 0,
+      errors: 0,
+      confusion: { labels: ["good", "poor"], matrix: [[4, 0], [2, 0]] },
+    });
+    expect(report.after).toEqual({ n: 6, agreement: 1, kappa: 1, errors: 0, confusion: { labels: ["good", "poor"], matrix: [[4, 0], [0, 2]] } });
+    // Every LLM call is counted: here only the 2 × 6 held-out judge calls.
+    expect(report.llm).toMatchObject({ calls: 12, optimizer: { calls: 0 }, evaluation: { calls: 12 } });
+    expect(report.llm.calls).toBe(env.sim.requests.length);
+    expect(report.llm.inputTokens).toBeGreaterThan(0);
+    expect(report.llm.outputTokens).toBeGreaterThan(0);
+    expect(report.wallTimeMs).toBeGreaterThanOrEqual(0);
+    expect(report.instructionDiff).toBe(
+      ["--- a/instructions", "+++ b/instructions", "@@ -1,3 +1,4 @@", " Evaluate the quality of this customer support response.", " Rate as one of: good, poor",
+        " Focus on {{ outputs }} responding to {{ inputs }}.", `+${RULE}`, ""].join("\n"),
+    );
+    expect(report.note).toMatch(/Skipped 1 of 31 traces: 1 without a valid human "support_quality" label/);
+    // Plain JSON; on the judge, but not enumerable and not in its toJSON().
+    expect(JSON.parse(JSON.stringify(report))).toEqual(report);
+    expect(Object.keys(aligned)).not.toContain("alignmentReport");
+    expect(aligned.toJSON()).not.toHaveProperty("alignmentReport");
+    expect(j.alignmentReport).toBeUndefined();
+    expect(formatReport(report)).toMatch(/agreement: 66\.7% → 100\.0%; kappa: 0\.000 → 1\.000/);
+    // Progress went through every phase, in order, with the optimizer's own steps.
+    const phases = [...new Set(progress.map((p) => p.phase))];
+    expect(phases).toEqual(["prepare", "baseline", "optimize", "evaluate", "done"]);
+    expect(progress.find((p) => p.message === "saw 24")).toMatchObject({ phase: "optimize", step: 1, totalSteps: 1 });
+    expect(progress[progress.length - 1]!.llmCalls).toBe(12);
+  });
+
+  test("SIMBA is the default optimizer, at the reference defaults", async () => {
+    // The default optimizer's minimum shows which one it is, without running 1000+ calls.
+    await expect(judge().align(dataset(9))).rejects.toThrow(/Need at least 10 traces \(have 9\) with a valid human "support_quality" label to align with SIMBA/);
+    expect(new SIMBAAlignmentOptimizer().describe()).toEqual({
+      batchSize: 10, numCandidates: 6, maxSteps: 8, maxDemos: 4, temperatureForSampling: 0.2, temperatureForCandidates: 0.2, rolloutTemperature: 1,
+    });
+    expect(SIMBA_DEFAULTS.seed).toBe(42);
+  });
+
+  test("every LLM call of a SIMBA alignment (judge runs and OfferFeedback) is in the report", async () => {
+    env.sim.script((req) => (req.body?.temperature === 1 ? { content: { rationale: "r", result: req.seq % 3 ? "good" : "poor" } } : undefined), { api: "openai.chat" });
+    const aligned = await judge().align(dataset(30), new SIMBAAlignmentOptimizer({ numCandidates: 3, maxSteps: 2, batchSize: 6, maxDemos: 0 }));
+    const report = alignmentReportOf(aligned)!;
+    expect(report.seed).toBe(42);
+    expect(report.llm.calls).toBe(env.sim.requests.length);
+    expect(report.llm.evaluation.calls).toBe(12);
+    expect(env.sim.requests.some((r) => r.body?.response_format?.json_schema?.name === "offer_feedback")).toBe(true);
+    expect(aligned.templateVariables).toEqual(["outputs", "inputs"]);
+  });
+
+  test("an optimizer that changes the template variables is refused", async () => {
+    const bad: AlignmentOptimizer = { name: "Bad", align: async (j) => ({ judge: j.clone({ instructions: "Just {{ outputs }}. Rate as one of: good, poor" }) }) };
+    await expect(judge().align(dataset(10), bad)).rejects.toThrow(/Bad changed the judge's template variables \(outputs, inputs → outputs\)/);
+  });
+
+  test("arguments are checked", async () => {
+    await expect(judge().align("nope" as never)).rejects.toThrow(GavelConfigError);
+    await expect(judge().align(dataset(10), ruleOptimizer, { heldOutFraction: 1 })).rejects.toThrow(/heldOutFraction/);
+  });
+
+  test("an abort stops the alignment", async () => {
+    const ac = new AbortController();
+    const p = judge().align(dataset(20), new SIMBAAlignmentOptimizer({ numCandidates: 2, maxSteps: 50 }), {
+      signal: ac.signal,
+      onProgress: (e) => e.phase === "optimize" && e.step === 2 && ac.abort(new Error("stop")),
+    });
+    await expect(p).rejects.toThrow();
+  });
+});

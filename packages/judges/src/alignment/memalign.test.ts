@@ -1,0 +1,249 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { promptParts } from "../../../../test/simulator/src/index.js";
+import { GavelConfigError } from "../errors.js";
+import { Judge, judgeFromJSON, makeJudge } from "../judge.js";
+import { isJudgeCall, JUDGE_NAME, labelled, schemaName, SUPPORT, supportDataset } from "../testing/alignment.js";
+import { recordingRetry, startSimEnv, type SimEnv } from "../testing/sim.js";
+import "./align.js";
+import { alignmentReportOf } from "./align.js";
+import { distillBatches, guidelineKey } from "./distill.js";
+import { MemAlignOptimizer } from "./memalign.js";
+import { MemAlignJudge } from "./memalign-judge.js";
+import type { MemoryExample } from "./memory.js";
+
+let env: SimEnv;
+beforeAll(async () => {
+  env = await startSimEnv();
+});
+afterAll(async () => {
+  await env.close();
+});
+beforeEach(() => env.sim.reset());
+
+const judge = () => makeJudge({ name: JUDGE_NAME, instructions: SUPPORT, model: "openai:/gpt-4o-mini" });
+const embeddings = () => env.sim.requestsFor("openai.embeddings");
+const distillations = () => env.sim.requests.filter((r) => schemaName(r) === "memalign_guidelines");
+
+const BILLING = 'If the issue mentions "billing" or "refund", rate as poor.';
+
+/** Distillation answers: a fixed set with an empty, an unsourced, a made-up source and a near-duplicate. */
+function scriptDistillation(extra: { guideline_text: string; source_trace_ids: string[] }[] = []) {
+  env.sim.script((req) => {
+    if (schemaName(req) !== "memalign_guidelines") return undefined;
+    const ids = [...promptParts(req).firstUserText.matchAll(/"trace_id": "(\w+)"/g)].map((m) => m[1]!);
+    const has = (id: string) => ids.includes(id);
+    return {
+      content: {
+        guidelines: [
+          ...(has("t0") ? [{ guideline_text: BILLING, source_trace_ids: ["t0"] }] : []),
+          ...(has("t2") ? [{ guideline_text: 'if the issue mentions "billing" or "refund" -- rate as POOR', source_trace_ids: ["t2"] }] : []),
+          { guideline_text: "   ", source_trace_ids: [ids[0]!] },
+          { guideline_text: "Be kind to customers.", source_trace_ids: [] },
+          { guideline_text: "Made-up evidence.", source_trace_ids: ["nope"] },
+          ...(has("t1") ? [{ guideline_text: "A password reset answer must give the next step.", source_trace_ids: ["t1", "t7"] }] : []),
+          ...extra,
+        ],
+      },
+    };
+  }, { api: "openai.chat" });
+}
+
+describe("MemAlignOptimizer", () => {
+  test("distils guidelines: empty, unsourced and duplicate ones are dropped, a duplicate's sources merged", async () => {
+    scriptDistillation();
+    const traces = supportDataset(12);
+    const opt = new MemAlignOptimizer({ guidelines: ["Never reward rudeness."] });
+    const aligned = (await judge().align(traces, opt, { heldOutFraction: 0 })) as MemAlignJudge;
+    expect(aligned).toBeInstanceOf(MemAlignJudge);
+    expect(aligned.memory.guidelines).toEqual([
+      { text: "Never reward rudeness.", sourceTraceIds: [], userWritten: true },
+      { text: BILLING, sourceTraceIds: ["t0", "t2"] },
+      { text: "A password reset answer must give the next step.", sourceTraceIds: ["t1", "t7"] },
+    ]);
+    const report = alignmentReportOf(aligned)!;
+    expect(report.details).toMatchObject({
+      retrieval: "embedding",
+      guidelines: 3,
+      newGuidelines: 2,
+      droppedGuidelines: { empty: 1, unsourced: 2, duplicate: 1 },
+      examples: 12,
+      distillationCalls: 1,
+    });
+    // One distillation call with every example, its label and the judge's instructions.
+    expect(distillations()).toHaveLength(1);
+    const prompt = promptParts(distillations()[0]!).firstUserText;
+    expect(prompt).toContain("Rate as one of: good, poor");
+    expect(prompt).toContain('"trace_id": "t11"');
+    expect(prompt).toContain('"human_label": "poor"');
+    expect(prompt).toContain("Never reward rudeness.");
+    // The template variables are the original's; the instruction diff shows the guidelines.
+    expect(aligned.templateVariables).toEqual(["outputs", "inputs"]);
+    expect(aligned.instructions).toBe(SUPPORT);
+    expect(report.instructionDiff).toContain(`+- ${BILLING}`);
+  });
+
+  test("aligning again distils only the new examples; known guidelines are not repeated", async () => {
+    scriptDistillation();
+    const first = await judge().align(supportDataset(12), new MemAlignOptimizer(), { heldOutFraction: 0 });
+    env.sim.reset();
+    scriptDistillation([{ guideline_text: "Feature ideas deserve a thank-you.", source_trace_ids: ["n4"] }]);
+    const more = [...supportDataset(12), ...supportDataset(6, "n")];
+    const second = (await first.align(more, new MemAlignOptimizer(), { heldOutFraction: 0 })) as MemAlignJudge;
+    expect(distillations()).toHaveLength(1);
+    const prompt = promptParts(distillations()[0]!).firstUserText;
+    const ids = [...prompt.matchAll(/"trace_id": "(\w+)"/g)].map((m) => m[1]);
+    expect(ids).toEqual(["n0", "n1", "n2", "n3", "n4", "n5"]);
+    expect(prompt).toContain(`<known_guidelines>\n- ${BILLING}`);
+    expect(second.memory.examples).toHaveLength(18);
+    expect(second.memory.guidelines.map((g) => g.text)).toEqual([BILLING, "A password reset answer must give the next step.", "Feature ideas deserve a thank-you."]);
+    // Only the new examples were embedded: the old vectors are reused.
+    const emb = embeddings().find((r) => Array.isArray(r.body.input) && r.body.input.length > 1)!;
+    expect(emb.body.input).toHaveLength(6);
+  });
+
+  test("retrieves the top-k most similar examples and puts them, with the guidelines, ahead of the data", async () => {
+    scriptDistillation();
+    const traces = supportDataset(12);
+    const aligned = await judge().align(traces, new MemAlignOptimizer({ retrievalK: 2 }), { heldOutFraction: 0 });
+    expect(embeddings()).toHaveLength(13); // the examples once, then one query per held-out call
+    env.sim.reset();
+    const fb = await aligned({ inputs: { issue: "billing error" }, outputs: { response: "We will check." } });
+    const meta = fb.metadata["memalign"] as { retrievedTraceIds: string[]; retrieval: string };
+    expect(meta.retrieval).toBe("embedding");
+    // t0 and t6 are the two "billing error" cases.
+    expect(new Set(meta.retrievedTraceIds)).toEqual(new Set(["t0", "t6"]));
+    expect(fb.metadata["embeddingCalls"]).toBe(1);
+    expect(embeddings()).toHaveLength(1);
+    expect(embeddings()[0]!.body.dimensions).toBe(512);
+    expect(embeddings()[0]!.model).toBe("text-embedding-3-small");
+    const req = env.sim.requests.find(isJudgeCall)!;
+    const system = promptParts(req).systemText;
+    expect(system).toContain(`<guidelines>`);
+    expect(system).toContain(`- ${BILLING}`);
+    expect(system).toMatch(/<examples>[\s\S]*Never mention these examples[\s\S]*case t[06]: billing error[\s\S]*expert's result: poor[\s\S]*<\/examples>/);
+    expect(system.indexOf("<examples>")).toBeGreaterThan(system.indexOf("<instructions>"));
+    // The data itself is unchanged and comes after.
+    expect(promptParts(req).firstUserText).toBe('<inputs>\n{\n  "issue": "billing error"\n}\n</inputs>\n\n<outputs>\n{\n  "response": "We will check."\n}\n</outputs>');
+    // The simulator follows the distilled keyword guideline.
+    expect(fb.value).toBe("poor");
+  });
+
+  test("unalign removes the traces' examples and the guidelines left without sources; user-written ones stay", async () => {
+    scriptDistillation();
+    const traces = supportDataset(12);
+    const opt = new MemAlignOptimizer({ guidelines: ["Never reward rudeness."] });
+    const aligned = (await judge().align(traces, opt, { heldOutFraction: 0 })) as MemAlignJudge;
+    // Objects and ids both work; t0 and t2 carry the billing guideline, t1 half of the password one.
+    const out = await opt.unalign([traces[0]!, "t2", traces[1]!]);
+    expect(out).toBeInstanceOf(MemAlignJudge);
+    expect(out.memory.examples.map((e) => e.traceId)).toEqual(["t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11"]);
+    expect(out.memory.guidelines).toEqual([
+      { text: "Never reward rudeness.", sourceTraceIds: [], userWritten: true },
+      { text: "A password reset answer must give the next step.", sourceTraceIds: ["t7"] },
+    ]);
+    // The aligned judge itself is untouched; the unaligned one no longer retrieves the removed traces.
+    expect(aligned.memory.examples).toHaveLength(12);
+    const fb = await out({ inputs: { issue: "case t0: billing error" }, outputs: { response: "ok" } });
+    expect(fb.metadata["memalign"]).toMatchObject({ retrieval: "embedding" });
+    expect((fb.metadata["memalign"] as { retrievedTraceIds: string[] }).retrievedTraceIds).not.toContain("t0");
+    // The judge method does the same; a plain judge cannot be unaligned.
+    expect((await aligned.unalign(["t7"])).memory.guidelines.map((g) => g.sourceTraceIds)).toEqual([[], ["t0", "t2"], ["t1"]]);
+    await expect(opt.unalign(["t1"], judge())).rejects.toThrow(GavelConfigError);
+  });
+
+  test("falls back to lexical retrieval when the embedding endpoint answers 404, and says so", async () => {
+    scriptDistillation();
+    env.sim.script([{ status: 404, errorMessage: "The model `text-embedding-3-small` does not exist" }], { api: "openai.embeddings" });
+    const aligned = (await judge().align(supportDataset(12), new MemAlignOptimizer({ retrievalK: 2 }), { heldOutFraction: 0 })) as MemAlignJudge;
+    const report = alignmentReportOf(aligned)!;
+    expect(report.note).toMatch(/embedding model openai:\/text-embedding-3-small is unavailable \(BAD_REQUEST: openai 404.*\); falling back to lexical \(BM25\) retrieval/);
+    expect(report.details).toMatchObject({ retrieval: "lexical", embeddingModel: null });
+    expect(aligned.memory.embeddingModel).toBeNull();
+    expect(embeddings()).toHaveLength(1); // no retries per call after that
+    const fb = await aligned({ inputs: { issue: "billing error" }, outputs: { response: "x" } });
+    expect(fb.metadata["memalign"]).toMatchObject({ retrieval: "lexical", retrievedTraceIds: ["t0", "t6"] });
+    expect(embeddings()).toHaveLength(1);
+  });
+
+  test("falls back to lexical retrieval when the embedding endpoint refuses connections", async () => {
+    scriptDistillation();
+    const j = makeJudge({ name: JUDGE_NAME, instructions: SUPPORT, model: "openai:/gpt-4o-mini" }, { retry: recordingRetry() });
+    const opt = new MemAlignOptimizer({ embeddingProviders: { openai: { baseURL: "http://127.0.0.1:9/v1", apiKey: "k" } } });
+    const aligned = await j.align(supportDataset(6), opt);
+    const report = alignmentReportOf(aligned)!;
+    expect(report.note).toMatch(/is unavailable \(PROVIDER_ERROR: could not reach openai.*lexical \(BM25\) retrieval/);
+    expect(report.details).toMatchObject({ retrieval: "lexical" });
+    // Too few examples to split: said in the report.
+    expect(report.split).toMatchObject({ stratified: false, train: 6, heldOut: 6 });
+    expect(report.note).toMatch(/Too few examples to split/);
+  });
+
+  test("no embedding model configured: lexical retrieval, said in the report", async () => {
+    scriptDistillation();
+    const aligned = await judge().align(supportDataset(3), new MemAlignOptimizer({ embeddingModel: null }));
+    expect(alignmentReportOf(aligned)!.note).toMatch(/no embedding model configured: lexical \(BM25\) retrieval/);
+    expect(embeddings()).toHaveLength(0);
+    await expect(judge().align([], new MemAlignOptimizer())).rejects.toThrow(/Need at least 1 trace \(have 0\)/);
+  });
+
+  test("toJSON stores guidelines and example ids/texts/labels; fromJSON rebuilds the index lazily on the first call", async () => {
+    scriptDistillation();
+    const aligned = await judge().align(supportDataset(12), new MemAlignOptimizer({ retrievalK: 3 }), { heldOutFraction: 0 });
+    const json = JSON.parse(JSON.stringify(aligned));
+    expect(json.type).toBe("gavel.judge");
+    expect(json.memalign.examples).toHaveLength(12);
+    expect(json.memalign.examples[0]).toEqual({
+      traceId: "t0",
+      label: "poor",
+      rationale: "poor because of billing error",
+      fields: { inputs: '{\n  "issue": "case t0: billing error"\n}', outputs: '{\n  "response": "We looked into case t0."\n}' },
+      text: '{\n  "issue": "case t0: billing error"\n}',
+    });
+    expect(json.memalign).toMatchObject({ embeddingModel: "openai:/text-embedding-3-small", embeddingDimensions: 512, retrievalK: 3 });
+    expect(JSON.stringify(json)).not.toMatch(/embedding":\s*\[/);
+
+    for (const restored of [judgeFromJSON(json), Judge.fromJSON(JSON.stringify(json)), MemAlignJudge.fromJSON(json)]) {
+      env.sim.reset();
+      expect(restored).toBeInstanceOf(MemAlignJudge);
+      expect((restored as MemAlignJudge).memory).toEqual((aligned as MemAlignJudge).memory);
+      expect(restored.toJSON()).toEqual(json);
+      // Concurrent first calls share one index build.
+      const [a, b] = await Promise.all([
+        restored({ inputs: { issue: "billing error" }, outputs: { response: "x" } }),
+        restored({ inputs: { issue: "password reset" }, outputs: { response: "y" } }),
+      ]);
+      const index = embeddings().filter((r) => r.body.input.length === 12);
+      expect(index).toHaveLength(1);
+      expect((a.metadata["embeddingCalls"] as number) + (b.metadata["embeddingCalls"] as number)).toBe(3);
+      expect((a.metadata["memalign"] as { retrievedTraceIds: string[] }).retrievedTraceIds.slice(0, 2).sort()).toEqual(["t0", "t6"]);
+      const c = await restored({ inputs: { issue: "refund" }, outputs: { response: "z" } });
+      expect(c.metadata["embeddingCalls"]).toBe(1);
+    }
+    // A plain judge's JSON still gives a plain Judge; a clone keeps the memory.
+    expect(judgeFromJSON(judge().toJSON())).not.toBeInstanceOf(MemAlignJudge);
+    const clone = aligned.clone({ model: "openai:/gpt-4.1-mini" }) as MemAlignJudge;
+    expect(clone.memory.examples).toHaveLength(12);
+  });
+
+  test("MemAlign has no minimum: three examples align (reported on all data)", async () => {
+    scriptDistillation();
+    const aligned = await judge().align([labelled("t0", "poor", "billing error"), labelled("t1", "good"), labelled("t2", "good")], new MemAlignOptimizer());
+    expect((aligned as MemAlignJudge).memory.examples).toHaveLength(3);
+    expect(alignmentReportOf(aligned)!.examples).toEqual({ total: 3, used: 3, skipped: { missingField: 0, noLabel: 0, duplicate: 0 } });
+  });
+});
+
+describe("MemAlign helpers", () => {
+  const ex = (id: string, size: number): MemoryExample => ({ traceId: id, label: "good", fields: { inputs: "x".repeat(size) }, text: "x" });
+
+  test("distillation batches hold at most 50 examples and stay within the character budget", () => {
+    const many = Array.from({ length: 120 }, (_, i) => ex(`e${i}`, 10));
+    expect(distillBatches(many).map((b) => b.length)).toEqual([50, 50, 20]);
+    const big = [ex("a", 60_000), ex("b", 60_000), ex("c", 10)];
+    expect(distillBatches(big).map((b) => b.map((e) => e.traceId))).toEqual([["a"], ["b", "c"]]);
+  });
+
+  test("duplicate detection ignores case, punctuation and spacing", () => {
+    expect(guidelineKey('If the issue mentions "billing", rate as poor.')).toBe(guidelineKey("if the issue  mentions billing -- rate as POOR"));
+  });
+});

@@ -1,0 +1,15 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+const dataDir = mkdtempSync(join(tmpdir(), "gavel-term-"));
+const p = spawn(process.execPath, ["collector/dist/cli/main.js", "start", "--port", "0", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "inherit"] }); p.stdout.on("data", (d) => process.stdout.write("[c] " + d));
+const url = await new Promise((ok) => { let o = ""; p.stdout.on("data", (d) => { o += d; const m = /listening on (http:\/\/\S+)/.exec(o); if (m) ok(m[1]); }); });
+let exited = false; p.on("exit", (c, s) => { exited = true; console.log("exit", c, s, Date.now() - tSig); });
+let tSig = 0, after = 0, errors = 0;
+const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "a".repeat(32), spanId: "b".repeat(16), name: "x" }] }] }] });
+const loop = async () => { while (!exited && errors < 1) { try { const r = await fetch(url + "/v1/traces", { method: "POST", body, headers: { "content-type": "application/json" } }); await r.text(); if (tSig) after++; } catch (e) { errors++; } } };
+setTimeout(() => { tSig = Date.now(); p.kill("SIGTERM"); }, 1500);
+setTimeout(() => { console.log("after 10s: exited?", exited, "acks after signal", after); if (!exited) p.kill("SIGKILL"); process.exit(0); }, 11500);
+await Promise.all([loop(), loop()]);
+console.log("senders done, acks after signal", after, "errors", errors);
