@@ -133,18 +133,31 @@ async function measure(concurrency) {
   };
   await new Promise((r) => setTimeout(r, settings.settleMs + 50));
   const rt = new WorkerRuntime(store, settings, { log: (m) => console.error(`  [worker] ${m}`) });
-  const scored = () => rt.metrics.scored.total() + rt.metrics.failed.total();
+  // Resolves when the n-th judgement is stored, timed at that moment (no polling loop here).
+  let count = 0;
+  let first = 0;
+  let t1 = 0;
+  let allDone;
+  const done = new Promise((r) => (allDone = r));
+  for (const c of [rt.metrics.scored, rt.metrics.failed]) {
+    const inc = c.inc.bind(c);
+    c.inc = (labels, by = 1) => {
+      inc(labels, by);
+      count += by;
+      if (!first) first = performance.now();
+      if (count >= n && !t1) {
+        t1 = performance.now();
+        allDone();
+      }
+    };
+  }
+  const inserts0 = metric(rt, "gavel_ingest_inserts_total");
   global.gc?.();
   const cpu0 = process.cpuUsage();
   const js0 = mainThreadCpuUs();
   const t0 = performance.now();
   rt.startOnline();
-  let first = 0;
-  while (scored() < n) {
-    await new Promise((r) => setTimeout(r, 5));
-    if (!first && scored() > 0) first = performance.now();
-  }
-  const t1 = performance.now();
+  await done;
   const cpu = process.cpuUsage(cpu0);
   const js1 = mainThreadCpuUs();
   await rt.stop();
@@ -167,6 +180,8 @@ async function measure(concurrency) {
     jsCpuUsPerJudgement: js0 === undefined ? null : Math.round((js1 - js0) / n),
     llmMeanMs: Math.round((metric(rt, "gavel_llm_latency_seconds_sum") / metric(rt, "gavel_llm_latency_seconds_count")) * 1000),
     polls: rt.metrics.polls.get(),
+    candidateQueries: rt.metrics.candidateQueries.total(),
+    inserts: metric(rt, "gavel_ingest_inserts_total") - inserts0,
   };
 }
 

@@ -240,6 +240,7 @@ export class OnlineWorker {
       return;
     }
     j.dirty = false;
+    this.metrics.candidateQueries.inc({ judge: j.name });
     const batch = await findCandidates(this.store.client, { ...base, exclude: [...j.picked], limit: room });
     j.saturated = batch.length >= room;
     j.drainedAt = j.saturated ? 0 : now;

@@ -17,6 +17,7 @@ export interface WorkerMetrics {
   tokens: Counter;
   retries: Counter;
   polls: Counter;
+  candidateQueries: Counter;
   pollErrors: Counter;
   pollSeconds: Histogram;
   inFlight: Gauge;
@@ -41,6 +42,7 @@ export function createWorkerMetrics(store?: Store): WorkerMetrics {
     tokens: r.counter("gavel_llm_tokens_total", "LLM tokens used by judges", ["judge", "model", "direction"]),
     retries: r.counter("gavel_llm_retries_total", "LLM requests retried (429, 5xx, timeouts)", ["model", "code"]),
     polls: r.counter("gavel_worker_polls_total", "Polls for complete traces"),
+    candidateQueries: r.counter("gavel_worker_candidate_queries_total", "Candidate queries run (a poll skips a judge's query when no span can have completed a trace since)", ["judge"]),
     pollErrors: r.counter("gavel_worker_poll_errors_total", "Polls that failed (ClickHouse unavailable, ...); the worker backs off and retries"),
     pollSeconds: r.histogram("gavel_worker_poll_seconds", "Duration of one poll (every active judge's candidate query)", [], POLL_BUCKETS),
     inFlight: r.gauge("gavel_worker_llm_in_flight", "Judge calls running now", ["model"]),

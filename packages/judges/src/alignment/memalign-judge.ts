@@ -247,6 +247,17 @@ export class MemAlignJudge extends Judge {
     return first ? r : { ...r, calls: 0, tokens: 0 };
   }
 
+  override toString(): string {
+    return `MemAlignJudge(${this.name}, ${this.model}, ${this.memory.guidelines.length} guidelines, ${this.memory.examples.length} examples)`;
+  }
+
+  // The base inspect prints toJSON(), which here holds every example.
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const { memalign, ...base } = this.toJSON();
+    const m = memalign;
+    return `MemAlignJudge ${JSON.stringify({ ...base, memalign: { guidelines: m.guidelines.map((g) => g.text), examples: m.examples.length, embeddingModel: m.embeddingModel, retrievalK: m.retrievalK } }, null, 2)}`;
+  }
+
   /** Seeds the vector cache (the optimizer embeds while aligning; the judge should not do it again). */
   primeVectors(entries: Iterable<[string, number[]]>): void {
     for (const [t, v] of entries) this.#runtime.vectors.set(this.vectorKey(t), v);

@@ -412,6 +412,7 @@ export class SIMBAAlignmentOptimizer implements AlignmentOptimizer {
     };
     const instructions = renderInstructions(chosen, judge.templateVariables, judge.name);
     const aligned = judge.clone({ instructions });
+    // The chosen program (rules and demos as data), for debugging; not serialised.
     Object.defineProperty(aligned, "simbaProgram", { value: { instructions: chosen.instructions, rules: chosen.rules, demos: chosen.demos }, enumerable: false, configurable: true });
     return {
       judge: aligned,
