@@ -111,7 +111,7 @@ describe("judge alignment end to end (workflow steps 3–4)", () => {
     // Step 4: test, then register.
     const a = await alignedJudge({ inputs: { issue: "Can't log in" }, outputs: { response: "Let me reset your password for you." } });
     expect(["excellent", "good", "needs_improvement", "poor"]).toContain(a.value);
-    const registered = await alignedJudge.register({ experimentId, report });
+    const registered = await alignedJudge.register({ experimentId });
     const productionJudge = await getScorer({ name: "support_quality", experimentId });
     expect(productionJudge.registeredVersion).toBe(registered.registeredVersion);
     expect(productionJudge.instructions).toBe(alignedJudge.instructions);

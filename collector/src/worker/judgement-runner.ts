@@ -70,7 +70,7 @@ export class JudgementRunner {
   ) {
     this.retry = opts.retry ?? {};
     this.settleMs = opts.settleMs ?? 0;
-    this.writer = new AssessmentWriter(store, opts.writeWindowMs ?? 200);
+    this.writer = new AssessmentWriter(store, opts.writeWindowMs ?? 500);
   }
 
   /** The judge of a registry version, built once per version; an Error when it cannot be built. */

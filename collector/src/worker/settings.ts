@@ -43,7 +43,7 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = Object.freeze({
   shard: ALL_TRACES,
   batch: 1000,
   drainMs: 5000,
-  writeWindowMs: 200,
+  writeWindowMs: 500,
 });
 
 function whole(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {

@@ -73,7 +73,8 @@ Judge.prototype.register = async function register(this: Judge, opts = {}) {
   const rec = await request<ScorerRecord>("POST", scorersPath(experimentId), {
     name: opts.name ?? this.name,
     judge: this.toJSON(),
-    ...(opts.report !== undefined ? { report: opts.report } : {}),
+    // An aligned judge carries the report of the alignment that made it: store it with the version.
+    ...(opts.report !== undefined ? { report: opts.report } : this.alignmentReport ? { report: this.alignmentReport } : {}),
     ...(opts.alignmentRunId ? { alignmentRunId: opts.alignmentRunId } : {}),
   });
   return judgeFromRecord(rec);
