@@ -1,33 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import type { AlignmentProgress as AlignmentProgressJson, AlignmentRun, AlignmentStatus } from "@gavel/api";
 import { monotonicNowNs } from "../assessments/assessment-span.js";
 
-export type AlignmentStatus = "RUNNING" | "SUCCEEDED" | "FAILED";
-
-export interface AlignmentProgressJson {
-  phase: string;
-  message: string;
-  step?: number;
-  totalSteps?: number;
-  llmCalls: number;
-  elapsedMs: number;
-}
-
-export interface AlignmentRun {
-  alignmentId: string;
-  experimentId: string;
-  judgeName: string;
-  baseVersion: number;
-  optimizer: string;
-  status: AlignmentStatus;
-  /** Live progress while RUNNING (from the collector running the job). */
-  progress: AlignmentProgressJson | null;
-  report: Record<string, unknown> | null;
-  alignedJudge: Record<string, unknown> | null;
-  registeredVersion: number | null;
-  error: string | null;
-  startedAt: number;
-  endedAt: number | null;
-}
+export type { AlignmentProgressJson, AlignmentRun, AlignmentStatus };
 
 interface Row {
   AlignmentId: string;

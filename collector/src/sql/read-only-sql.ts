@@ -1,4 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import type { SqlResult } from "@gavel/api";
+
+export type { SqlResult };
 
 export class SqlRejectedError extends Error {
   override name = "SqlRejectedError";
@@ -8,15 +11,6 @@ export interface SqlLimits {
   maxExecutionSeconds: number;
   maxResultRows: number;
   maxMemoryBytes: number;
-}
-
-export interface SqlResult {
-  rows: Record<string, unknown>[];
-  /** True when the row or time limit cut the result short. */
-  truncated: boolean;
-  meta: { name: string; type: string }[];
-  rowCount: number;
-  elapsedMs: number;
 }
 
 /** Table functions that read nothing outside the engine. */

@@ -4,100 +4,17 @@
  * it is gone when the tab closes, and never written to localStorage or a cookie.
  */
 
-export type SourceType = "HUMAN" | "LLM_JUDGE" | "CODE";
-export type TraceStatus = "OK" | "ERROR" | "UNSET";
+import type { Scorer as SharedScorer } from "@gavel/api";
 
-export interface Experiment {
-  experimentId: string;
-  name: string;
-  createdAt: number;
-  tags: Record<string, string>;
-  traceCount: number;
-  lastActivity: number | null;
-}
-
-export interface Run {
-  runId: string;
-  experimentId: string;
-  name: string;
-  status: "RUNNING" | "FINISHED" | "FAILED";
-  startTime: number;
-  endTime: number | null;
-  kind?: string;
-  metrics?: Record<string, number>;
-}
-
-export interface TraceInfo {
-  traceId: string;
-  experimentId: string;
-  runId: string | null;
-  name: string;
-  timestampMs: number;
-  executionTimeMs: number;
-  status: TraceStatus;
-  serviceName: string;
-  spanType: string;
-  inputs: unknown;
-  outputs: unknown;
-  tags: Record<string, string>;
-  metadata?: Record<string, string>;
-}
-
-export interface SpanEvent {
-  name: string;
-  timeUnixNano: string;
-  attributes: Record<string, string>;
-}
-
-export interface Span {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  kind: string;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  durationMs: number;
-  status: { code: TraceStatus; message: string };
-  serviceName: string;
-  spanType: string;
-  inputs: unknown;
-  outputs: unknown;
-  attributes: Record<string, string>;
-  resourceAttributes: Record<string, string>;
-  events: SpanEvent[];
-}
-
-export interface Assessment {
-  assessmentId: string;
-  traceId: string;
-  spanId?: string;
-  name: string;
-  kind: "feedback" | "expectation";
-  value: unknown;
-  rationale?: string;
-  source: { sourceType: SourceType; sourceId: string };
-  error?: { code: string; message: string };
-  metadata: Record<string, unknown>;
-  valid: boolean;
-  overrides?: string;
-  runId?: string;
-  judgeVersion?: number;
-  createTimeMs: number;
-}
-
-export interface Trace {
-  info: TraceInfo;
-  data: { spans: Span[] };
-  assessments?: Assessment[];
-}
+export type {
+  AlignmentRun, Assessment, Experiment, Run, SourceType, Span, SpanEvent, SqlResult, TraceInfo, TraceJson as Trace, TraceStatus,
+} from "@gavel/api";
+import type { AlignmentRun, Assessment, Experiment, Run, SourceType, SqlResult, TraceInfo, TraceJson as Trace } from "@gavel/api";
 
 export type FeedbackValueType = "string" | "boolean" | "number" | string[];
 
-export interface Scorer {
-  experimentId: string;
-  name: string;
-  version: number;
+/** The shared Scorer with the judge fields the UI reads. */
+export interface Scorer extends Omit<SharedScorer, "judge"> {
   judge: {
     name?: string;
     instructions?: string;
@@ -106,33 +23,6 @@ export interface Scorer {
     description?: string;
     [k: string]: unknown;
   };
-  report: Record<string, unknown> | null;
-  alignmentRunId: string | null;
-  sampling: { sampleRate: number; filter: string | null };
-  createdAt: number;
-}
-
-export interface AlignmentRun {
-  alignmentId: string;
-  experimentId: string;
-  judgeName: string;
-  baseVersion: number;
-  optimizer: string;
-  status: "RUNNING" | "SUCCEEDED" | "FAILED";
-  progress: { phase: string; message: string; step?: number; totalSteps?: number; llmCalls: number; elapsedMs: number } | null;
-  report: Record<string, unknown> | null;
-  registeredVersion: number | null;
-  error: string | null;
-  startedAt: number;
-  endedAt: number | null;
-}
-
-export interface SqlResult {
-  rows: Record<string, unknown>[];
-  meta: { name: string; type: string }[];
-  rowCount: number;
-  elapsedMs: number;
-  truncated?: boolean;
 }
 
 export type ReviewReason = "JUDGE_ERROR" | "LOW_CONFIDENCE" | "JUDGES_DISAGREE" | "TRACE_ERROR" | "RARE_VALUE" | "OTHER";

@@ -1,33 +1,10 @@
 import { context } from "@opentelemetry/api";
+import type { Experiment, Run, RunKind, RunStatus } from "@gavel/api";
 import { GavelApiError, request, seg } from "./client.js";
 import { RUN_KEY, type ActiveRun } from "./context.js";
 import { state } from "./state.js";
 
-export interface Experiment {
-  experimentId: string;
-  name: string;
-  createdAt: number;
-  tags: Record<string, string>;
-  traceCount: number;
-  lastActivity: number | null;
-}
-
-export type RunStatus = "RUNNING" | "FINISHED" | "FAILED";
-
-export type RunKind = "run" | "evaluation";
-
-export interface Run {
-  runId: string;
-  experimentId: string;
-  name: string;
-  /** "evaluation" for runs made by evaluate(). */
-  kind: RunKind;
-  status: RunStatus;
-  startTime: number;
-  endTime: number | null;
-  /** Metrics stored when the run ended, e.g. evaluate()'s `support_quality/mean`. */
-  metrics: Record<string, number>;
-}
+export type { Experiment, Run, RunKind, RunStatus };
 
 /** Experiment "0" ("Default") holds spans that name no experiment. */
 export const DEFAULT_EXPERIMENT_ID = "0";

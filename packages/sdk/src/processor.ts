@@ -35,9 +35,11 @@ export class GavelSpanProcessor implements SpanProcessor {
   /** Spans ended since the last flush; lets the exit hook skip an empty flush. */
   pending = 0;
   private readonly inner: SpanProcessor;
+  private readonly exporter: SpanExporter;
 
   constructor(exporter: SpanExporter) {
-    this.inner = new BatchSpanProcessor(reportingFailures(exporter));
+    this.exporter = reportingFailures(exporter);
+    this.inner = new BatchSpanProcessor(this.exporter);
     liveProcessors.add(this);
     installExitFlush();
   }
@@ -64,7 +66,9 @@ export class GavelSpanProcessor implements SpanProcessor {
 
   forceFlush(): Promise<void> {
     this.pending = 0;
-    return this.inner.forceFlush();
+    // The batch processor exports what is queued but does not wait for an export already
+    // under way (one the exporter is retrying after a 429/503, say); the exporter does.
+    return this.inner.forceFlush().then(() => this.exporter.forceFlush?.());
   }
 
   shutdown(): Promise<void> {

@@ -1,18 +1,9 @@
 import { Judge, judgeFromJSON } from "@gavel/judges";
+import type { Scorer as ScorerRecord } from "@gavel/api";
+
+export type { ScorerRecord };
 import { request, seg } from "./client.js";
 import { activeExperimentId } from "./context.js";
-
-/** A registered judge version as the collector stores it. */
-export interface ScorerRecord {
-  experimentId: string;
-  name: string;
-  version: number;
-  judge: Record<string, unknown>;
-  report: Record<string, unknown> | null;
-  alignmentRunId: string | null;
-  sampling: { sampleRate: number; filter: string | null };
-  createdAt: number;
-}
 
 export interface SamplingConfig {
   /** Share of new traces to score, 0–1; sampling is deterministic per trace and judge. */

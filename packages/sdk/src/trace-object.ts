@@ -1,4 +1,7 @@
 import { AssessmentSourceType, type AssessmentSource } from "@gavel/judges";
+import type { Assessment as StoredAssessment, AssessmentKind, Span as TraceSpan, SpanEvent, TraceInfo, TraceJson, TraceStatus } from "@gavel/api";
+
+export type { StoredAssessment, AssessmentKind, TraceSpan, SpanEvent, TraceInfo, TraceJson, TraceStatus };
 import {
   EV_CREATED_MS,
   EV_DELETED,
@@ -21,87 +24,12 @@ import {
   EVALUATION_EVENT,
 } from "./attributes.js";
 
-export type TraceStatus = "OK" | "ERROR" | "UNSET";
-
-export interface TraceInfo {
-  traceId: string;
-  experimentId: string;
-  runId: string | null;
-  name: string;
-  timestampMs: number;
-  executionTimeMs: number;
-  status: TraceStatus;
-  serviceName: string;
-  /** Parsed JSON when the stored value is JSON, else the string. */
-  inputs: unknown;
-  outputs: unknown;
-  tags: Record<string, string>;
-  metadata?: Record<string, string>;
-  spanType: string;
-}
-
-export interface SpanEvent {
-  name: string;
-  timeUnixNano: string;
-  attributes: Record<string, string>;
-}
-
-export interface TraceSpan {
-  traceId: string;
-  spanId: string;
-  /** Empty for the root span. */
-  parentSpanId: string;
-  name: string;
-  kind: string;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  durationMs: number;
-  status: { code: TraceStatus; message: string };
-  serviceName: string;
-  spanType: string;
-  inputs: unknown;
-  outputs: unknown;
-  attributes: Record<string, string>;
-  resourceAttributes: Record<string, string>;
-  events: SpanEvent[];
-}
-
-export type AssessmentKind = "feedback" | "expectation";
-
-/** An assessment as stored on a trace: a judge's or a person's feedback, or an expectation. */
-export interface StoredAssessment {
-  assessmentId: string;
-  traceId: string;
-  /** The judged span; undefined when unknown. */
-  spanId?: string;
-  name: string;
-  kind: AssessmentKind;
-  value: unknown;
-  rationale?: string;
-  source: AssessmentSource;
-  error?: { code: string; message: string };
-  metadata: Record<string, unknown>;
-  /** False once overridden or invalidated; searchAssessments() hides these unless `all`. */
-  valid: boolean;
-  /** The id of the assessment this one overrides. */
-  overrides?: string;
-  runId?: string;
-  judgeVersion?: number;
-  createTimeMs: number;
-}
-
 export interface SearchAssessmentsOptions {
   name?: string;
   type?: AssessmentKind;
   spanId?: string;
   /** Include invalid (overridden) assessments too. */
   all?: boolean;
-}
-
-export interface TraceJson {
-  info: TraceInfo;
-  data: { spans: TraceSpan[] };
-  assessments?: unknown[];
 }
 
 function parseJson(s: string | undefined): unknown {

@@ -1,14 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
+import type { Experiment } from "@gavel/api";
 
-export interface Experiment {
-  experimentId: string;
-  name: string;
-  createdAt: number;
-  tags: Record<string, string>;
-  traceCount: number;
-  lastActivity: number | null;
-}
+export type { Experiment };
 
 /**
  * Experiment ids are derived from the name, so creating the same experiment from

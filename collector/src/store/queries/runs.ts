@@ -1,24 +1,14 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { randomBytes } from "node:crypto";
+import type { Run, RunKind, RunStatus } from "@gavel/api";
 
-export type RunStatus = "RUNNING" | "FINISHED" | "FAILED";
-
-export interface Run {
-  runId: string;
-  experimentId: string;
-  name: string;
-  kind: string;
-  status: RunStatus;
-  startTime: number;
-  endTime: number | null;
-  metrics: Record<string, number>;
-}
+export type { Run, RunKind, RunStatus };
 
 interface RunRow {
   RunId: string;
   ExperimentId: string;
   Name: string;
-  Kind: string;
+  Kind: RunKind;
   Status: RunStatus;
   StartTime: string;
   EndTime: string | null;
@@ -56,7 +46,7 @@ let versionSeq = 0;
 
 export async function createRun(
   client: ClickHouseClient,
-  input: { experimentId: string; name?: string; kind?: string },
+  input: { experimentId: string; name?: string; kind?: RunKind },
 ): Promise<Run> {
   const now = Date.now();
   const run: Run = {

@@ -1,18 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import type { Scorer as ScorerVersion } from "@gavel/api";
 import { monotonicNowNs } from "../../assessments/assessment-span.js";
 
-export interface ScorerVersion {
-  experimentId: string;
-  name: string;
-  version: number;
-  /** The judge's toJSON(): instructions, model, value type, optimizer memory. */
-  judge: Record<string, unknown>;
-  /** The alignment report that produced this version, when it came from alignment. */
-  report: Record<string, unknown> | null;
-  alignmentRunId: string | null;
-  sampling: { sampleRate: number; filter: string | null };
-  createdAt: number;
-}
+export type { ScorerVersion };
 
 interface Row {
   ExperimentId: string;

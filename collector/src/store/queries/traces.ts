@@ -1,49 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import type { Span as SpanJson, TraceInfo as TraceInfoJson, TraceJson, TraceStatus } from "@gavel/api";
 import { INPUTS_EXPR, OUTPUTS_EXPR, SPAN_TYPE_EXPR } from "../schema.js";
 
-export type TraceStatus = "OK" | "ERROR" | "UNSET";
-
-export interface SpanJson {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  kind: string;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  durationMs: number;
-  status: { code: TraceStatus; message: string };
-  serviceName: string;
-  spanType: string;
-  inputs: unknown;
-  outputs: unknown;
-  attributes: Record<string, string>;
-  resourceAttributes: Record<string, string>;
-  events: { name: string; timeUnixNano: string; attributes: Record<string, string> }[];
-}
-
-export interface TraceInfoJson {
-  traceId: string;
-  experimentId: string;
-  runId: string | null;
-  name: string;
-  timestampMs: number;
-  executionTimeMs: number;
-  status: TraceStatus;
-  serviceName: string;
-  spanType: string;
-  inputs: unknown;
-  outputs: unknown;
-  tags: Record<string, string>;
-  metadata: Record<string, string>;
-}
-
-export interface TraceJson {
-  info: TraceInfoJson;
-  data: { spans: SpanJson[] };
-  /** Assessments of the trace, valid and overridden ones (see AssessmentJson.valid). */
-  assessments?: unknown[];
-}
+export type { SpanJson, TraceInfoJson, TraceJson, TraceStatus };
 
 export const statusOf = (code: string): TraceStatus => (code === "Error" ? "ERROR" : code === "Ok" ? "OK" : "UNSET");
 
