@@ -8,9 +8,9 @@ import { fileURLToPath } from "node:url";
 import {
   init, shutdown, createExperiment, setExperiment, startRun, trace, getLastActiveTraceId, makeJudge, logAssessment,
   logFeedback, searchTraces, getScorer, listScorerVersions, AssessmentSourceType, SIMBAAlignmentOptimizer,
-  clearModelProviderCache, type Judge,
+  type Judge,
 } from "@gavel/sdk";
-import { startProviderSimulator, type ProviderSimulator } from "../simulator/src/index.js";
+import { useSimulator } from "../support/use-simulator.js";
 import { startGavelProcess, type GavelProcess } from "../support/gavel-process.js";
 
 // Workflow steps 1–4 (docs/judge-workflow.md): judge → feedback → align → test and register,
@@ -19,9 +19,7 @@ import { startGavelProcess, type GavelProcess } from "../support/gavel-process.j
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../collector/dist/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "gavel-align-e2e-"));
-const ENV_KEYS = ["OPENAI_BASE_URL", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "GAVEL_LLM_MAX_RETRIES"];
-const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-let sim: ProviderSimulator;
+const simOf = useSimulator({ GAVEL_LLM_MAX_RETRIES: "1" });
 let gavel: GavelProcess;
 let experimentId: string;
 let supportJudge: Judge;
@@ -39,10 +37,7 @@ const customerSupportApp = trace(async function customerSupportApp(issue: string
 });
 
 beforeAll(async () => {
-  sim = await startProviderSimulator();
-  Object.assign(process.env, sim.env(), { GAVEL_LLM_MAX_RETRIES: "1" });
-  clearModelProviderCache();
-  gavel = await startGavelProcess({ dataDir: join(dir, "data"), env: { ...sim.env(), GAVEL_LLM_MAX_RETRIES: "1" } });
+  gavel = await startGavelProcess({ dataDir: join(dir, "data"), env: { ...simOf().env(), GAVEL_LLM_MAX_RETRIES: "1" } });
   init({ serviceName: "support-app", url: gavel.url });
   experimentId = await createExperiment("support-judge-development");
   setExperiment({ experimentId });
@@ -73,12 +68,6 @@ Focus on {{ outputs }} responding to {{ inputs }}.`,
 afterAll(async () => {
   await shutdown();
   await gavel?.stop();
-  await sim?.close();
-  for (const k of ENV_KEYS) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
-  }
-  clearModelProviderCache();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -7,7 +7,7 @@ const run = promisify(execFile);
 
 describe("npm run demo", () => {
   it("runs the whole workflow, steps 1–5, against the simulator when no API key is set, and says so", async () => {
-    const env = { ...process.env, GAVEL_URL: "http://127.0.0.1:9" };
+    const env: NodeJS.ProcessEnv = { ...process.env, GAVEL_URL: "http://127.0.0.1:9" };
     for (const k of ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"]) delete env[k];
     const { stdout } = await run(process.execPath, ["test/demo/run-demo.mjs"], { cwd: REPO_ROOT, env, timeout: 120_000 });
     expect(stdout).toMatch(/using the LOCAL LLM PROVIDER SIMULATOR/);

@@ -7,10 +7,10 @@ import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import {
   init, shutdown, createExperiment, setExperiment, startRun, trace, getLastActiveTraceId, makeJudge, logAssessment,
-  logExpectation, getScorer, evaluate, scorer, searchTraces, getTrace, listRuns, getRun, clearModelProviderCache,
+  logExpectation, getScorer, evaluate, scorer, searchTraces, getTrace, listRuns, getRun,
   type Judge,
 } from "@gavel/sdk";
-import { startProviderSimulator, type ProviderSimulator } from "../simulator/src/index.js";
+import { useSimulator } from "../support/use-simulator.js";
 import { sql, startGavelProcess, type GavelProcess } from "../support/gavel-process.js";
 
 // Workflow Step 5 (reference/judge-workflow.ts.md) against a collector started as the README
@@ -18,9 +18,7 @@ import { sql, startGavelProcess, type GavelProcess } from "../support/gavel-proc
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../collector/dist/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "gavel-eval-e2e-"));
-const ENV_KEYS = ["OPENAI_BASE_URL", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "GAVEL_LLM_MAX_RETRIES"];
-const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-let sim: ProviderSimulator;
+const simOf = useSimulator({ GAVEL_LLM_MAX_RETRIES: "1" });
 let gavel: GavelProcess;
 let experimentId: string;
 let productionJudge: Judge;
@@ -36,9 +34,6 @@ const hasNextSteps = scorer({
 });
 
 beforeAll(async () => {
-  sim = await startProviderSimulator();
-  Object.assign(process.env, sim.env(), { GAVEL_LLM_MAX_RETRIES: "1" });
-  clearModelProviderCache();
   gavel = await startGavelProcess({ dataDir: join(dir, "data") });
   init({ serviceName: "support-app", url: gavel.url });
 
@@ -59,12 +54,6 @@ Focus on {{ outputs }} responding to {{ inputs }}.`,
 afterAll(async () => {
   await shutdown();
   await gavel?.stop();
-  await sim?.close();
-  for (const k of ENV_KEYS) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
-  }
-  clearModelProviderCache();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -171,7 +160,7 @@ describe("evaluate() end to end (workflow step 5)", () => {
 
   it("runs predictFn under trace(), and a failing row does not stop the evaluation", async () => {
     // The simulator fails every judge call about one row; the judge retries once, then records it.
-    sim.script((req) => (JSON.stringify(req.body).includes("Slow website") ? { status: 500, errorMessage: "simulated outage" } : undefined), { api: "anthropic" });
+    simOf().script((req) => (JSON.stringify(req.body).includes("Slow website") ? { status: 500, errorMessage: "simulated outage" } : undefined), { api: "anthropic" });
     const lookupKb = trace(function lookupKb(issue: string) {
       return [`kb article about ${issue}`];
     }, { spanType: "RETRIEVER" });
@@ -214,7 +203,7 @@ describe("evaluate() end to end (workflow step 5)", () => {
       const [failed] = t.searchAssessments({ name: "support_quality" });
       expect(failed).toMatchObject({ value: null, runId: results.runId, error: { code: "PROVIDER_ERROR" } });
     } finally {
-      sim.reset();
+      simOf().reset();
     }
   });
 
@@ -229,7 +218,7 @@ describe("evaluate() end to end (workflow step 5)", () => {
       ].join("\n") + "\n",
     );
     const output = join(dir, "results.json");
-    const env = { ...process.env, GAVEL_URL: gavel.url, ...sim.env() };
+    const env = { ...process.env, GAVEL_URL: gavel.url, ...simOf().env() };
     const { stdout } = await run(
       process.execPath,
       [CLI, "eval", "--experiment", "support-judge-development", "--judge", "support_quality", "--data", data, "--concurrency", "2", "--output", output],

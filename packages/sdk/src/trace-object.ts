@@ -1,7 +1,13 @@
 import { AssessmentSourceType, type AssessmentSource } from "@gavel/judges";
-import type { Assessment as StoredAssessment, AssessmentKind, Span as TraceSpan, SpanEvent, TraceInfo, TraceJson, TraceStatus } from "@gavel/api";
+import type { Assessment as StoredAssessment, AssessmentKind, Span as TraceSpan, SpanEvent, TraceInfo, TraceJson as WireTraceJson, TraceStatus } from "@gavel/api";
 
-export type { StoredAssessment, AssessmentKind, TraceSpan, SpanEvent, TraceInfo, TraceJson, TraceStatus };
+export type { StoredAssessment, AssessmentKind, TraceSpan, SpanEvent, TraceInfo, TraceStatus };
+
+/**
+ * What a Trace is built from: the API's trace JSON, with assessments taken loosely (older
+ * collectors and hand-built traces may leave fields out; the Trace fills them in).
+ */
+export type TraceJson = Omit<WireTraceJson, "assessments"> & { assessments?: unknown[] };
 import {
   EV_CREATED_MS,
   EV_DELETED,
