@@ -84,6 +84,12 @@ const latencies = [];
 let acked = 0;
 let refused = 0;
 let next = 0;
+const cpuStats = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in seconds (USER_HZ = 100)
+};
+const loadCpu0 = process.cpuUsage();
+const collectorCpu0 = cpuStats(collector.pid);
 const started = performance.now();
 const deadline = started + seconds * 1000;
 await Promise.all(
@@ -103,6 +109,9 @@ await Promise.all(
 );
 const elapsed = (performance.now() - started) / 1000;
 clearInterval(rssTimer);
+const loadCpu = process.cpuUsage(loadCpu0);
+const loadCores = (loadCpu.user + loadCpu.system) / 1e6 / elapsed;
+const collectorCores = (cpuStats(collector.pid) - collectorCpu0) / elapsed;
 
 const countRes = await fetch(`${url}/api/v1/sql`, {
   method: "POST",
@@ -129,6 +138,7 @@ console.log(`| **Gavel collector, OTLP/protobuf over HTTP, decode + RowBinary + 
 console.log("");
 console.log(`Gavel request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms; ` +
   `refused (429/503): ${refused}; collector peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB.`);
+console.log(`CPU while loading: collector ${collectorCores.toFixed(2)} cores (${((collectorCores * 1e6) / (acked / elapsed)).toFixed(0)} µs/span), load generator ${loadCores.toFixed(2)} cores, of 2.`);
 console.log(`Acknowledged ${fmt(acked)} spans, stored ${fmt(stored - 4 * SPANS_PER_REQUEST)} (+ ${4 * SPANS_PER_REQUEST} warm-up): ${stored - 4 * SPANS_PER_REQUEST >= acked ? "none lost" : "LOST SPANS"}.`);
 console.log(`Ratio Gavel / fastest raw end-to-end path (${fastest[0]}): ${(gavelRate / fastest[1]).toFixed(2)}× (target ≥ 0.7×)`);
 console.log(`Ratio Gavel / fastest engine-only path (${fastestEngine[0]}): ${(gavelRate / fastestEngine[1]).toFixed(2)}×`);

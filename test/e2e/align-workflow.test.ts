@@ -11,7 +11,7 @@ import {
   type Judge,
 } from "@gavel/sdk";
 import { useSimulator } from "../support/use-simulator.js";
-import { startGavelProcess, type GavelProcess } from "../support/gavel-process.js";
+import { eventually, sql, startGavelProcess, type GavelProcess } from "../support/gavel-process.js";
 
 // Workflow steps 1–4 (docs/judge-workflow.md): judge → feedback → align → test and register,
 // against a collector started as the README says and the LLM provider simulator. The
@@ -129,6 +129,19 @@ describe("judge alignment end to end (workflow steps 3–4)", () => {
     const { alignments } = (await res.json()) as { alignments: Record<string, any>[] };
     expect(alignments[0]).toMatchObject({ status: "SUCCEEDED", registeredVersion: before + 1, optimizer: "simba" });
     expect(alignments[0]!.report.examples.used).toBe(12);
+
+    // The judge calls the collector made for the job are traced into its own store, marked, never judged.
+    const judgeTraces = await eventually(async () => {
+      const rows = await sql<{ n: string; judged: string }>(
+        gavel.url,
+        `SELECT count() AS n, countIf(TraceId IN (SELECT TraceId FROM gavel_assessments)) AS judged
+         FROM gavel_traces WHERE IsJudge AND ServiceName = 'gavel-collector'`,
+      );
+      return Number(rows[0]!.n) > 0 ? rows[0]! : null;
+    });
+    expect(judgeTraces.judged).toBe("0");
+    const [llm] = await sql<{ model: string }>(gavel.url, "SELECT any(GenAiModel) AS model FROM otel_traces WHERE ServiceName = 'gavel-collector' AND GenAiModel != ''");
+    expect(llm!.model).toBe("claude-opus-4-1-20250805");
 
     const missing = await run(process.execPath, [CLI, "align", "--experiment", experimentId, "--judge", "nope"], { env: { ...process.env, GAVEL_URL: gavel.url } }).catch((e: { stderr: string; code: number }) => e);
     expect((missing as { code: number }).code).toBe(1);

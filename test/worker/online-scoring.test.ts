@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { init, shutdown, flush, createExperiment, setExperiment, startRun, trace, makeJudge, getLastActiveTraceId } from "@gavel/sdk";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { init, shutdown, flush, createExperiment, setExperiment, startRun, trace, makeJudge, getLastActiveTraceId, evaluate } from "@gavel/sdk";
 import { startGavel, type RunningGavel } from "../../collector/src/server/gavel-server.js";
 import { judgeAssessmentId } from "../../collector/src/worker/assessment-id.js";
 import { startProviderSimulator, type ProviderSimulator } from "../simulator/src/index.js";
@@ -36,6 +36,12 @@ const supportApp = trace(async function supportApp(issue: string) {
   return { response: `I'll help you with: ${issue}`, order: order.status };
 }, { spanType: "CHAIN" });
 
+// Every test stops the judges it started, even when it fails, so the next test's counts are its own.
+const started: { stop(): Promise<unknown> }[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((j) => j.stop()));
+});
+
 const judgeConfig = (name: string) => ({
   name,
   instructions: "Rate as one of: good, bad\nIs the answer in {{ outputs }} helpful for {{ inputs }}?",
@@ -47,6 +53,7 @@ describe("online scoring in the collector", () => {
     const experimentId = await createExperiment("online-live");
     setExperiment({ experimentId });
     const registered = await makeJudge(judgeConfig("helpfulness")).register({ experimentId });
+    started.push(registered);
     await registered.start({ sampleRate: 1 });
 
     const live: string[] = [];
@@ -58,21 +65,33 @@ describe("online scoring in the collector", () => {
     await startRun({ experimentId, name: "nightly", kind: "evaluation" }, async () => {
       for (let i = 0; i < 4; i++) await supportApp(`eval row ${i}`);
     });
-    const evaluate = trace(async function evaluatePrediction(q: string) {
+    const markedEvaluation = trace(async function evaluatePrediction(q: string) {
       return supportApp(q);
     }, { attributes: { "gavel.evaluation": "true" } });
-    await evaluate("marked by evaluate()");
+    await markedEvaluation("marked by hand");
+    // The same judge offline: evaluate() writes its own assessments on its traces, the worker none.
+    const offline = await evaluate({ data: [{ inputs: { issue: "refund" } }, { inputs: { issue: "login" } }], predictFn: (i: { issue: string }) => supportApp(i.issue), scorers: [registered] });
+    expect(offline.tables.evalResults).toHaveLength(2);
     await flush();
 
     const client = gavel.store.client;
-    await eventually(async () => (await assessedTraces(client, "helpfulness")).size >= live.length, 20_000);
+    const online = async () => {
+      const rows = await query<{ TraceId: string; n: string }>(
+        client,
+        "SELECT TraceId, count() AS n FROM gavel_assessments FINAL WHERE Name = 'helpfulness' AND JSONExtractString(Metadata, 'scoring') = 'online' GROUP BY TraceId",
+      );
+      return new Map(rows.map((r) => [r.TraceId, Number(r.n)]));
+    };
+    await eventually(async () => (await online()).size >= live.length, 20_000);
     // A few more polls: nothing else may be picked, nothing twice.
     await new Promise((r) => setTimeout(r, 800));
-    const assessed = await assessedTraces(client, "helpfulness");
+    const assessed = await online();
     expect([...assessed.keys()].sort()).toEqual([...live].sort());
     expect([...assessed.values()].every((n) => n === 1)).toBe(true);
-    const raw = await query<{ n: string }>(client, "SELECT count() AS n FROM gavel_assessments WHERE Name = 'helpfulness'");
+    const raw = await query<{ n: string }>(client, "SELECT count() AS n FROM gavel_assessments WHERE Name = 'helpfulness' AND RunId = ''");
     expect(Number(raw[0]!.n)).toBe(live.length);
+    const fromEvaluate = await query<{ n: string }>(client, "SELECT count() AS n FROM gavel_assessments FINAL WHERE Name = 'helpfulness' AND RunId = {r:String}", { r: offline.runId });
+    expect(Number(fromEvaluate[0]!.n)).toBe(2);
 
     const [a] = await query<{ AssessmentId: string; SourceType: string; SourceId: string; JudgeVersion: number; Value: string; Rationale: string; Metadata: string; SpanId: string }>(
       client,
@@ -92,7 +111,7 @@ describe("online scoring in the collector", () => {
     await eventually(async () => Number((await query<{ n: string }>(client, "SELECT count() AS n FROM gavel_traces WHERE IsJudge"))[0]!.n) > 0);
     const judged = await query<{ n: string }>(
       client,
-      "SELECT count() AS n FROM gavel_assessments WHERE TraceId IN (SELECT TraceId FROM gavel_traces WHERE IsJudge OR IsEvaluation OR RunId != '')",
+      "SELECT count() AS n FROM gavel_assessments WHERE RunId = '' AND TraceId IN (SELECT TraceId FROM gavel_traces WHERE IsJudge OR IsEvaluation OR RunId != '')",
     );
     expect(Number(judged[0]!.n)).toBe(0);
 
@@ -105,12 +124,12 @@ describe("online scoring in the collector", () => {
     expect(metricValue(metrics, "gavel_worker_traces_sampled_total", { judge: "helpfulness" })).toBeGreaterThanOrEqual(live.length);
     expect(metrics).toMatch(/# TYPE gavel_worker_lag_seconds histogram/);
     expect(metrics).toMatch(/gavel_ingest_rows_inserted_total \d+/);
-    await registered.stop();
   });
 
   it("waits until the trace is complete: its root has arrived and no span came for the settle period", async () => {
     const experimentId = await createExperiment("online-settle");
     const registered = await makeJudge(judgeConfig("settled")).register({ experimentId });
+    started.push(registered);
     await registered.start({ sampleRate: 1 });
     const [t] = makeTraces(1, { "gavel.experiment_id": experimentId }, 4);
     const client = gavel.store.client;
@@ -119,15 +138,17 @@ describe("online scoring in the collector", () => {
     await postSpans(gavel.url, t!.children.slice(0, 2));
     await new Promise((r) => setTimeout(r, SETTLE_MS + 400));
     expect((await assessedTraces(client, "settled")).size).toBe(0);
-    // Root, then a span every 150 ms: each one restarts the settle period.
+    // Root, then a span every 100 ms: each one restarts the settle period.
     await postSpans(gavel.url, [t!.root]);
-    let lastPost = Date.now();
+    const posted = [Date.now()];
     for (const child of t!.children.slice(2)) {
-      await new Promise((r) => setTimeout(r, 150));
+      await new Promise((r) => setTimeout(r, 100));
       await postSpans(gavel.url, [child]);
-      lastPost = Date.now();
-      expect((await assessedTraces(client, "settled")).size).toBe(0);
+      posted.push(Date.now());
     }
+    const lastPost = posted[posted.length - 1]!;
+    // (Were the machine to stall for a settle period between two spans, the trace would rightly be complete early.)
+    expect(Math.max(...posted.slice(1).map((t, i) => t - posted[i]!))).toBeLessThan(SETTLE_MS);
     await eventually(async () => (await assessedTraces(client, "settled")).size === 1, 10_000);
     const [a] = await query<{ ms: string }>(
       client,
@@ -135,13 +156,13 @@ describe("online scoring in the collector", () => {
       { t: traceIdOf(t!.root) },
     );
     expect(Number(a!.ms) - lastPost).toBeGreaterThanOrEqual(SETTLE_MS - 20);
-    await registered.stop();
   });
 
   it("applies update() and stop() without a restart", async () => {
     const experimentId = await createExperiment("online-lifecycle");
     setExperiment({ experimentId });
     const registered = await makeJudge(judgeConfig("lifecycle")).register({ experimentId });
+    started.push(registered);
     const client = gavel.store.client;
     const vip = trace(async function vip(q: string) {
       return `vip: ${q}`;

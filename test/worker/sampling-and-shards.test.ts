@@ -121,15 +121,24 @@ describe("sampling and sharding", () => {
   });
 
   it("two workers racing over the same traces never store a duplicate", async () => {
-    sim.inject({ kind: "latency", ms: 40 });
+    // Slow enough that each worker picks the traces before the other has stored any.
+    sim.inject({ kind: "latency", ms: 300 });
     const experimentId = await createExperiment("race");
     await (await judge("raced").register({ experimentId })).start({ sampleRate: 1 });
     const ids = await ingest(experimentId, 150);
     // Both see the same complete traces at the same moment.
     await new Promise((r) => setTimeout(r, 300));
-    worker({ index: 0, count: 1 });
-    worker({ index: 0, count: 1 });
+    const a = worker({ index: 0, count: 1 });
+    const b = worker({ index: 0, count: 1 });
     const scored = await settledSize("raced", ids.length);
+    // Both judged and stored the same traces: otel_traces keeps every write; reads see one of each.
+    const stored = (r: WorkerRuntime) => r.metrics.scored.get({ judge: "raced", model: "openai:/gpt-4o-mini", mode: "online" });
+    await eventually(async () => stored(a) + stored(b) > ids.length);
+    const [events] = await query<{ n: string }>(
+      gavel.store.client,
+      "SELECT count() AS n FROM otel_traces ARRAY JOIN Events.Attributes AS ev WHERE ServiceName = 'gavel' AND ev['gen_ai.evaluation.name'] = 'raced'",
+    );
+    expect(Number(events!.n)).toBeGreaterThan(ids.length);
     expect(scored.size).toBe(ids.length);
     expect([...scored.values()].every((n) => n === 1)).toBe(true);
     const res = await fetch(`${gavel.url}/api/v1/traces/${ids[0]}/assessments`);

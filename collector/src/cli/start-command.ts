@@ -11,7 +11,13 @@ export function registerStartCommand(program: Command): void {
     .option("--host <host>", "address to bind (default $GAVEL_HOST or 127.0.0.1)")
     .option("--data-dir <dir>", "embedded ClickHouse data directory (default $GAVEL_DATA_DIR or ./.gavel/data)")
     .option("--insecure-listen", "allow a non-loopback address without API keys")
-    .action(async (opts: { port?: number; host?: string; dataDir?: string; insecureListen?: boolean }) => {
+    // `start` is the default command, so a mistyped command lands here as an argument.
+    .allowExcessArguments()
+    .action(async (opts: { port?: number; host?: string; dataDir?: string; insecureListen?: boolean }, cmd: Command) => {
+      if (cmd.args.length > 0) {
+        const names = program.commands.map((c) => c.name()).join(", ");
+        cmd.error(`error: unknown command '${cmd.args[0]}' (commands: ${names}; see \`gavel --help\`)`);
+      }
       const config = loadConfig(process.env, {
         port: opts.port,
         host: opts.host,

@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import { startSelfTracing } from "../tracing/self-tracing.js";
 import type { AddressInfo } from "node:net";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
@@ -81,9 +82,13 @@ export function registerWorkerCommand(program: Command): void {
       app.use(metricsRouter(runtime));
       app.use(errorMiddleware);
       const server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(port, host, () => resolve(s));
-        s.once("error", reject);
+        // Express 5 calls this back with the error too when listening fails.
+        const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+      }).catch(async (err: NodeJS.ErrnoException) => {
+        await store.close();
+        throw new ConfigError(`gavel worker cannot serve /metrics on ${host}:${port} (${err.code ?? err.message}): choose another --metrics-port or GAVEL_WORKER_METRICS_PORT.`);
       });
+      const selfTracing = startSelfTracing(store.batcher);
       const worker = runtime.startOnline();
       const addr = server.address() as AddressInfo;
       console.log(`Gavel worker (${worker.describe()}) scoring from ClickHouse at ${config.clickhouse.url}; metrics on http://${host}:${addr.port}/metrics`);
@@ -98,6 +103,7 @@ export function registerWorkerCommand(program: Command): void {
             server.close(() => r());
             server.closeIdleConnections();
           });
+          await selfTracing.shutdown();
           await store.close();
         })().then(
           () => process.exit(0),

@@ -108,6 +108,12 @@ export function otlpTracesHandler(store: Store, config: GavelConfig) {
         `Content-Type "${req.headers["content-type"] ?? ""}" is not supported; send application/x-protobuf or application/json.`));
     }
     try {
+      // Under overload, decoding bodies only to refuse them would starve the inserts of CPU.
+      const full = store.batcher.refusal();
+      if (full) {
+        req.resume();
+        throw full;
+      }
       const raw = await readBody(req, config.maxBodyBytes);
       const body = await decompress(req, raw, config.maxBodyBytes);
       let decoded: DecodedSpans;

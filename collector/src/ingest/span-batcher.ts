@@ -56,19 +56,33 @@ export class SpanBatcher {
 
   constructor(private readonly writer: SpanWriter, private readonly opts: BatcherOptions) {}
 
+  /**
+   * The queue is full: a request arriving now will be refused whatever its size, so the
+   * receiver can refuse it before spending CPU on reading and decoding its body.
+   */
+  refusal(): OverloadedError | undefined {
+    return this.queuedRows >= this.opts.maxQueuedRows ? this.refuse() : undefined;
+  }
+
+  private refuse(): OverloadedError {
+    this.stats.refusedRequests++;
+    // A recent store failure means the backlog will not drain soon: ask for a longer pause.
+    return new OverloadedError(Date.now() - this.lastFailureAt < 10_000 ? 5 : 1);
+  }
+
   /** Queue rows (already RowBinary-encoded); resolves once they are stored. */
   submit(body: Buffer, rows: number): Promise<void> {
     if (rows === 0) return Promise.resolve();
-    if (this.queuedRows > 0 && this.queuedRows + rows > this.opts.maxQueuedRows) {
-      this.stats.refusedRequests++;
-      // A recent store failure means the backlog will not drain soon: ask for a longer pause.
-      const retry = Date.now() - this.lastFailureAt < 10_000 ? 5 : 1;
-      return Promise.reject(new OverloadedError(retry));
-    }
+    if (this.queuedRows > 0 && this.queuedRows + rows > this.opts.maxQueuedRows) return Promise.reject(this.refuse());
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ body, rows, resolve, reject });
       this.queuedRows += rows;
       this.stats.queuedRows = this.queuedRows;
+      // A full batch need not wait out the linger.
+      if (this.timer && !this.inFlight && this.queuedRows >= this.opts.batchRows) {
+        clearTimeout(this.timer);
+        this.timer = null;
+      }
       this.schedule();
     });
   }

@@ -42,6 +42,13 @@ export function createApp(store: Store, config: GavelConfig, worker?: WorkerRunt
 
   const api = express.Router();
   api.use(express.json({ limit: "16mb" }));
+  // A body that express.json() skipped for its content type would be ignored without a word,
+  // filters and all: refuse it instead.
+  api.use((req, res, next) => {
+    const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+    if (!hasBody || req.is("application/json")) return next();
+    sendError(res, 415, "UNSUPPORTED_MEDIA_TYPE", `Send the request body as JSON with Content-Type: application/json (got "${req.headers["content-type"] ?? "no Content-Type"}").`, "Content-Type");
+  });
   api.use(experimentsRouter(store));
   api.use(runsRouter(store));
   const assessments = new AssessmentStore(store);

@@ -5,6 +5,7 @@ import { Store } from "../store/store.js";
 import { createApp } from "./app.js";
 import { loadWorkerSettings } from "../worker/settings.js";
 import { WorkerRuntime } from "../worker/runtime.js";
+import { startSelfTracing } from "../tracing/self-tracing.js";
 
 export interface RunningGavel {
   url: string;
@@ -32,6 +33,21 @@ export function checkListenAddress(config: GavelConfig, hasApiKeys: boolean): vo
   }
 }
 
+/** The variable or flag at fault when the server cannot listen, so the message names it. */
+function listenError(err: unknown, config: GavelConfig): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE") {
+    return new ConfigError(`Port ${config.port} on ${config.host} is in use: is Gavel already running? Stop it or set GAVEL_PORT / --port.`);
+  }
+  if (code === "EACCES") {
+    return new ConfigError(`Not allowed to listen on port ${config.port} (ports below 1024 need privileges): set GAVEL_PORT / --port to 1024 or above.`);
+  }
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EADDRNOTAVAIL" || code === "EINVAL") {
+    return new ConfigError(`Cannot listen on host "${config.host}" (${code}): set GAVEL_HOST / --host to an address of this machine, such as 127.0.0.1 or 0.0.0.0.`);
+  }
+  return err;
+}
+
 export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
   checkListenAddress(config, config.apiKeys.length > 0);
   const workerSettings = loadWorkerSettings(process.env);
@@ -41,16 +57,12 @@ export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(config.port, config.host, () => resolve(s));
-      s.once("error", reject);
+      // Express 5 calls this back with the error too when listening fails.
+      const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     });
   } catch (err) {
     await store.close();
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === "EADDRINUSE") {
-      throw new ConfigError(`Port ${config.port} on ${config.host} is in use: is Gavel already running? Stop it or set GAVEL_PORT.`);
-    }
-    throw err;
+    throw listenError(err, config);
   }
   server.keepAliveTimeout = 65_000;
   // Responses not yet sent, so that close() can make them end their keep-alive connection.
@@ -62,6 +74,7 @@ export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
     res.once("finish", () => pending.delete(res));
     res.once("close", () => pending.delete(res));
   });
+  const selfTracing = startSelfTracing(store.batcher);
   // With chDB the data dir opens in this process only, so the worker runs here (DESIGN.md).
   if (worker.onlineInCollector) worker.startOnline();
   const addr = server.address() as AddressInfo;
@@ -92,6 +105,7 @@ export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
           }),
           worker.stop(),
         ]);
+        await selfTracing.shutdown();
         await store.close();
       })();
       return closing;

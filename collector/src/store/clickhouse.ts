@@ -1,7 +1,7 @@
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import type { GavelConfig } from "../config/config.js";
+import { ConfigError, type GavelConfig } from "../config/config.js";
 
 export type StoreMode = "embedded" | "server";
 
@@ -31,11 +31,24 @@ export async function openStoreClient(config: Pick<GavelConfig, "dataDir" | "cli
     return { client, mode: "server", close: () => client.close() };
   }
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw new ConfigError(`Cannot use ${dataDir} as the data directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): set GAVEL_DATA_DIR / --data-dir to a directory Gavel may write.`);
+  }
   // chdb/connection is CommonJS; loading it lazily keeps the 500 MB engine out of
   // processes that only talk to a server.
   const { createChdbConnection } = await import("chdb/connection");
-  const client = createClient({ connection: createChdbConnection({ path: dataDir }) } as Parameters<typeof createClient>[0]);
+  let connection;
+  try {
+    connection = createChdbConnection({ path: dataDir });
+  } catch (err) {
+    throw new ConfigError(
+      `Cannot open the embedded ClickHouse in ${dataDir} (GAVEL_DATA_DIR / --data-dir): ${(err as Error).message}. ` +
+        "A data directory opens in one process at a time: is another Gavel, or `gavel migrate`, using it?",
+    );
+  }
+  const client = createClient({ connection } as Parameters<typeof createClient>[0]);
   return {
     client,
     mode: "embedded",

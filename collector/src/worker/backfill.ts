@@ -197,6 +197,11 @@ export class BackfillJobs {
       const inputs = await this.retrying(() => loadJudgeInputs(client, scorer.judge, todo), signal);
       for (const c of todo) {
         while (outstanding.size >= limit) await Promise.race(outstanding);
+        // The store refuses assessments: judging more now would be paid for and lost.
+        for (let f = this.runner.writer.failing; f && !signal.aborted; f = this.runner.writer.failing) {
+          await new Promise((r) => setTimeout(r, Math.max(100, f!.until - Date.now())));
+          if (Date.now() >= f.until) break;
+        }
         if (signal.aborted) break;
         const t: Promise<void> = this.runner
           .run({ scorer, candidate: c, input: inputs.get(c.traceId)!, mode: "backfill", jobId: job.jobId, signal })

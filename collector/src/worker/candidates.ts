@@ -13,7 +13,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { compileTraceFilter, ParamBag } from "../search/filter-compiler.js";
 import { statusOf, type TraceSummaryLike } from "../store/queries/traces.js";
 import { judgeAssessmentId, judgeAssessmentIdSql } from "./assessment-id.js";
-import { sampledSql, shardSql } from "./sampler.js";
+import { SAMPLE_SCALE, sampledSql, shardSql } from "./sampler.js";
 import type { Shard } from "./shard.js";
 
 export interface Candidate {
@@ -123,7 +123,7 @@ export async function findCandidates(client: ClickHouseClient, q: CandidateQuery
     eligible(e),
     `${LAST_SEEN} <= now64(3) - toIntervalMillisecond(${p.add("UInt32", q.settleMs)})`,
   ];
-  if (q.threshold < 1_000_000) conds.push(sampledSql("t.TraceId", name, p.add("UInt32", q.threshold)));
+  if (q.threshold < SAMPLE_SCALE) conds.push(sampledSql("t.TraceId", name, p.add("UInt32", q.threshold)));
   if (q.shard.count > 1) conds.push(shardSql("t.TraceId", p.add("UInt32", q.shard.count), p.add("UInt32", q.shard.index)));
   if (q.exclude.length > 0) conds.push(`t.TraceId NOT IN ${p.add("Array(String)", q.exclude)}`);
   conds.push(
@@ -174,7 +174,7 @@ export async function countArrivals(
   const name = p.add("String", q.name);
   const window = `SELECT TraceId FROM gavel_traces WHERE ExperimentId = ${e} AND Timestamp >= ${from}`;
   const filter = compileTraceFilter(q.filter ?? undefined, p);
-  const selected = q.threshold < 1_000_000 ? `${sampledSql("t.TraceId", name, p.add("UInt32", q.threshold))} AND (${filter})` : `(${filter})`;
+  const selected = q.threshold < SAMPLE_SCALE ? `${sampledSql("t.TraceId", name, p.add("UInt32", q.threshold))} AND (${filter})` : `(${filter})`;
   const conds = [
     `t.ExperimentId = ${e} AND t.Timestamp >= ${from}`,
     eligible(e),

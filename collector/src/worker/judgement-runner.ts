@@ -1,4 +1,4 @@
-import { GavelConfigError, judgeFromJSON, LLMError, type Feedback, type Judge, type RetryOptions } from "@gavel/judges";
+import { GavelConfigError, judgeFromJSON, LLMError, type Feedback, type Judge, type JudgeCallArgs, type RetryOptions } from "@gavel/judges";
 import { assessmentEventAttributes, assessmentSpan, monotonicNowNs } from "../assessments/assessment-span.js";
 import type { AssessmentJson } from "../assessments/assessment-types.js";
 import type { Store } from "../store/store.js";
@@ -104,55 +104,27 @@ export class JudgementRunner {
     return judge;
   }
 
-  isInFlight(traceId: string, s: { name: string; version: number }): boolean {
-    return this.inFlight.has(judgeAssessmentId(traceId, s.name, s.version));
-  }
-
   async run(task: ScoreTask): Promise<ScoreOutcome> {
     const { scorer, candidate: c, mode } = task;
     const id = judgeAssessmentId(c.traceId, scorer.name, scorer.version);
     if (this.inFlight.has(id)) return { kind: "skipped", reason: "in-flight" };
     this.inFlight.add(id);
     const model = scorer.judge.model;
-    const limiter = this.limits.for(model);
     const m = this.metrics;
     try {
-      m.queued.inc({ model });
-      let release: () => void;
-      try {
-        release = await limiter.acquire(task.signal);
-      } catch {
-        return { kind: "aborted" };
-      } finally {
-        m.queued.inc({ model }, -1);
-      }
-      let fb: Feedback;
-      m.inFlight.inc({ model });
-      try {
-        if (task.wanted && !task.wanted()) return { kind: "skipped", reason: "unwanted" };
-        await limiter.ready(task.signal);
-        fb =
-          "missing" in task.input
-            ? {
-                name: scorer.name,
-                value: null,
-                source: { sourceType: "LLM_JUDGE", sourceId: model },
-                error: { code: "MISSING_INPUT", message: `Not judged: ${task.input.missing}` },
-                metadata: { model },
-              }
-            : await scorer.judge(task.input.args, task.signal ? { signal: task.signal } : {});
-      } catch (err) {
-        if (task.signal?.aborted || (err instanceof LLMError && err.code === "ABORTED")) return { kind: "aborted" };
-        const message = err instanceof Error ? err.message : String(err);
-        m.failed.inc({ judge: scorer.name, model, code: err instanceof GavelConfigError ? "CONFIG" : "INTERNAL", mode });
-        return { kind: "broken", message };
-      } finally {
-        m.inFlight.inc({ model }, -1);
-        release();
-      }
+      const fb: Feedback | ScoreOutcome =
+        "missing" in task.input
+          ? {
+              name: scorer.name,
+              value: null,
+              source: { sourceType: "LLM_JUDGE", sourceId: model },
+              error: { code: "MISSING_INPUT", message: `Not judged: ${task.input.missing}` },
+              metadata: { model },
+            }
+          : await this.call(task, task.input.args);
+      if ("kind" in fb) return fb;
       const md = fb.metadata ?? {};
-      const calls = Number(md["llmCalls"] ?? 0);
-      if (calls > 0) m.llmLatency.observe({ model }, Number(md["latencyMs"] ?? 0) / 1000);
+      if (Number(md["llmCalls"] ?? 0) > 0) m.llmLatency.observe({ model }, Number(md["latencyMs"] ?? 0) / 1000);
       const tin = Number(md["inputTokens"] ?? 0);
       const tout = Number(md["outputTokens"] ?? 0);
       if (tin > 0) m.tokens.inc({ judge: scorer.name, model, direction: "input" }, tin);
@@ -172,6 +144,36 @@ export class JudgementRunner {
       return { kind: "scored" };
     } finally {
       this.inFlight.delete(id);
+    }
+  }
+
+  /** The judge call, holding one of the model's call slots and within its rate limit. */
+  private async call(task: ScoreTask, args: JudgeCallArgs): Promise<Feedback | ScoreOutcome> {
+    const { scorer, mode } = task;
+    const model = scorer.judge.model;
+    const limiter = this.limits.for(model);
+    const m = this.metrics;
+    let release: () => void;
+    m.queued.inc({ model });
+    try {
+      release = await limiter.acquire(task.signal);
+    } catch {
+      return { kind: "aborted" };
+    } finally {
+      m.queued.inc({ model }, -1);
+    }
+    m.inFlight.inc({ model });
+    try {
+      if (task.wanted && !task.wanted()) return { kind: "skipped", reason: "unwanted" };
+      await limiter.ready(task.signal);
+      return await scorer.judge(args, task.signal ? { signal: task.signal } : {});
+    } catch (err) {
+      if (task.signal?.aborted || (err instanceof LLMError && err.code === "ABORTED")) return { kind: "aborted" };
+      m.failed.inc({ judge: scorer.name, model, code: err instanceof GavelConfigError ? "CONFIG" : "INTERNAL", mode });
+      return { kind: "broken", message: err instanceof Error ? err.message : String(err) };
+    } finally {
+      m.inFlight.inc({ model }, -1);
+      release();
     }
   }
 

@@ -42,9 +42,9 @@ const FULL_POLL_EVERY_MS = 10_000;
  * The online-scoring loop. Each poll re-reads the registry (so start/update/stop apply
  * without a restart), then, per active judge version, takes the complete, sampled, unscored
  * traces of its experiment and shard, and hands them to the runner, which waits for a call
- * slot of the judge's model. Each model keeps about two batches' worth of work picked, so
- * slots never wait for a poll; a judge that filled its batch is polled again as soon as its
- * model has room rather than after the poll interval.
+ * slot of the judge's model. Each model keeps four slots' worth of traces picked, so slots
+ * never wait for a poll; a judge that filled its batch is polled again as soon as half of
+ * that has been judged, rather than after the poll interval.
  */
 export class OnlineWorker {
   private running = false;
@@ -70,10 +70,6 @@ export class OnlineWorker {
     setMaxListeners(0, this.abort.signal);
   }
 
-  get shard() {
-    return this.settings.shard;
-  }
-
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -96,6 +92,7 @@ export class OnlineWorker {
     clearTimeout(timer);
     if (!ok) {
       this.abort.abort(new Error("worker stopping"));
+      this.runner.writer.abandon();
       await Promise.all([...this.tasks]);
     }
   }
@@ -138,6 +135,9 @@ export class OnlineWorker {
   /** One pass: refresh the registry, then pick work for each judge. Exposed for tests. */
   async pollOnce(): Promise<void> {
     this.metrics.polls.inc();
+    // Judgements that cannot be stored are money spent for nothing: wait for the store.
+    const failing = this.runner.writer.failing;
+    if (failing && Date.now() < failing.until) throw new Error(`the store refuses assessments (${failing.error.message})`);
     const ext = this.store.batcher.stats.insertedRows - this.runner.writer.rowsWritten;
     if (ext !== this.externalRows) {
       this.externalRows = ext;
@@ -214,7 +214,9 @@ export class OnlineWorker {
   private nothingNew(j: ActiveJudge, now: number): boolean {
     if (this.store.mode !== "embedded" || j.dirty || j.drainedAt === 0) return false;
     if (now - j.drainedAt > FULL_POLL_EVERY_MS) return false;
-    return j.drainedAt > this.externalChangeAt + this.settings.settleMs + 50;
+    const settledAt = this.externalChangeAt + this.settings.settleMs + 50;
+    // The seen/sampled counts must have caught up too (they are taken at most once a second).
+    return j.drainedAt > settledAt && (j.countedUntilMs ?? 0) > this.externalChangeAt + 50;
   }
 
   private async pollJudge(j: ActiveJudge): Promise<void> {
@@ -261,7 +263,7 @@ export class OnlineWorker {
         input,
         mode: "online",
         signal: this.abort.signal,
-        wanted: () => this.running && this.judges.get(j.key)?.config === config,
+        wanted: () => this.running && this.judges.get(j.key)?.config === config && !this.runner.writer.failing,
       })
       .then((outcome) => {
         if (outcome.kind === "broken") {
@@ -295,11 +297,6 @@ export class OnlineWorker {
   private anySaturated(model: string): boolean {
     for (const j of this.judges.values()) if (j.saturated && j.judge.model === model) return true;
     return false;
-  }
-
-  /** Picked and unfinished traces, for tests and the shutdown log. */
-  get pending(): number {
-    return this.tasks.size;
   }
 
   /** For the startup log. */

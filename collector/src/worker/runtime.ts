@@ -56,6 +56,9 @@ export class WorkerRuntime {
 
   /** Stops the online worker and backfill jobs; call before the store closes. */
   async stop(): Promise<void> {
+    // Judgements waiting for a store that is down are given up after the drain period.
+    const timer = setTimeout(() => this.runner.writer.abandon(), this.settings.drainMs + 1000);
     await Promise.all([this.online?.stop(), this.jobs.stopAll()]);
+    clearTimeout(timer);
   }
 }

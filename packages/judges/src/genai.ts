@@ -18,6 +18,7 @@ import {
   type Context,
   type Span,
   type Tracer,
+  type TracerProvider,
 } from "@opentelemetry/api";
 import { envFlag, envNumber } from "./env.js";
 
@@ -28,8 +29,19 @@ export const TRACER_VERSION = "0.1.0";
 export const GAVEL_JUDGE_ATTR = "gavel.judge";
 export const GAVEL_SPAN_TYPE_ATTR = "gavel.span_type";
 
+let judgeTracerProvider: TracerProvider | undefined;
+
+/**
+ * Send the judges' own spans to this provider instead of the global one. The collector uses it
+ * to store the spans of the judges it runs (online scoring, alignment) in its own ClickHouse
+ * without registering a global provider that would capture an embedding app's spans too.
+ */
+export function setJudgeTracerProvider(provider: TracerProvider | undefined): void {
+  judgeTracerProvider = provider;
+}
+
 export function getTracer(): Tracer {
-  return trace.getTracer(TRACER_NAME, TRACER_VERSION);
+  return (judgeTracerProvider ?? trace).getTracer(TRACER_NAME, TRACER_VERSION);
 }
 
 export function captureMessageContent(override?: boolean): boolean {

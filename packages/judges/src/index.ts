@@ -57,6 +57,7 @@ export {
   GenAISpan,
   captureMessageContent,
   getTracer,
+  setJudgeTracerProvider,
   GAVEL_JUDGE_ATTR,
   GAVEL_SPAN_TYPE_ATTR,
   TRACER_NAME,
