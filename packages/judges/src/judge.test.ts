@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { MALFORMED_OUTPUT } from "../../../test/simulator/src/index.js";
 import { AssessmentSourceType } from "./assessment.js";
 import { GavelConfigError } from "./errors.js";
 import { Judge, judgeFromJSON, makeJudge } from "./judge.js";
 import { clearModelProviderCache } from "./providers/registry.js";
-import { recordingRetry, startSimEnv, type SimEnv } from "./testing/sim.js";
+import { recordingRetry, useSimEnv } from "./testing/sim.js";
 
-let env: SimEnv;
-beforeAll(async () => {
-  env = await startSimEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
-beforeEach(() => env.sim.reset());
+const simEnv = useSimEnv({ resetEachTest: true });
 
 const SUPPORT = `
 Evaluate the quality of this customer support response.
@@ -47,7 +40,7 @@ describe.each([
   test("the data goes in tagged sections of the user message, instructions in the system prompt", async () => {
     const judge = makeJudge({ name: "q", instructions: SUPPORT, model });
     await judge(case1);
-    const req = env.sim.lastRequest(api)!;
+    const req = simEnv().sim.lastRequest(api)!;
     const system = api === "openai.chat" ? req.body.messages[0].content : req.body.system;
     const user = api === "openai.chat" ? req.body.messages[1].content : req.body.messages[0].content;
     expect(system).toContain("Rate as one of: excellent, good, needs_improvement, poor");
@@ -55,30 +48,30 @@ describe.each([
   });
 
   test("an invalid value is asked for again, then accepted", async () => {
-    env.sim.script([{ content: { rationale: "meh", result: "great" } }, { content: { rationale: "ok", result: "good" } }], { api });
+    simEnv().sim.script([{ content: { rationale: "meh", result: "great" } }, { content: { rationale: "ok", result: "good" } }], { api });
     const judge = makeJudge({ name: "q", instructions: SUPPORT, model });
     const fb = await judge(case1);
     expect(fb).toMatchObject({ value: "good", rationale: "ok" });
     expect(fb.metadata["llmCalls"]).toBe(2);
-    const second = env.sim.requestsFor(api)[1]!.body;
+    const second = simEnv().sim.requestsFor(api)[1]!.body;
     const lastUser = second.messages[second.messages.length - 1].content;
     expect(lastUser).toMatch(/"great", which is not one of "excellent", "good", "needs_improvement", "poor"/);
     expect(second.messages[second.messages.length - 2].role).toBe("assistant");
   });
 
   test("malformed JSON is asked for again", async () => {
-    env.sim.inject({ kind: "malformed_json", times: 1, api });
+    simEnv().sim.inject({ kind: "malformed_json", times: 1, api });
     const judge = makeJudge({ name: "q", instructions: SUPPORT, model });
     const fb = await judge(case1);
     expect(fb.error).toBeUndefined();
     expect(fb.metadata["llmCalls"]).toBe(2);
-    const second = env.sim.requestsFor(api)[1]!.body;
+    const second = simEnv().sim.requestsFor(api)[1]!.body;
     expect(second.messages[second.messages.length - 2].content).toBe(MALFORMED_OUTPUT);
     expect(second.messages[second.messages.length - 1].content).toMatch(/not valid JSON/);
   });
 
   test("after the bound, the result is a Feedback with MALFORMED_OUTPUT, not a crash", async () => {
-    env.sim.inject({ kind: "malformed_json", times: 10, api });
+    simEnv().sim.inject({ kind: "malformed_json", times: 10, api });
     const judge = makeJudge({ name: "q", instructions: SUPPORT, model }, { maxOutputAttempts: 3 });
     const fb = await judge(case1);
     expect(fb.value).toBeNull();
@@ -86,7 +79,7 @@ describe.each([
     expect(fb.error?.message).toMatch(/no valid answer in 3 attempts/);
     expect(fb.metadata["llmCalls"]).toBe(3);
     expect(fb.metadata["lastOutput"]).toBe(MALFORMED_OUTPUT);
-    expect(env.sim.requestsFor(api)).toHaveLength(3);
+    expect(simEnv().sim.requestsFor(api)).toHaveLength(3);
   });
 
   test.each([
@@ -94,7 +87,7 @@ describe.each([
     ["number", [{ rationale: "r", result: "high" }, { rationale: "r", result: 4 }], 4],
     ["string", [{ rationale: "r", result: { nested: 1 } }, { rationale: "r", result: "fine" }], "fine"],
   ] as const)("%s values are validated", async (type, replies, expected) => {
-    env.sim.script(replies.map((content) => ({ content })), { api });
+    simEnv().sim.script(replies.map((content) => ({ content })), { api });
     const judge = makeJudge({ name: "v", instructions: "Judge {{ outputs }}", model, feedbackValueType: type });
     const fb = await judge({ outputs: "x" });
     expect(fb.value).toBe(expected);
@@ -113,7 +106,7 @@ describe("structured output requests", () => {
   test("OpenAI: response_format json_schema, strict, rationale before result", async () => {
     const judge = makeJudge({ name: "q", instructions: SUPPORT, model: "openai:/gpt-4o-mini", inferenceParams: { temperature: 0, maxTokens: 300 } });
     await judge(case1);
-    const body = env.sim.lastRequest("openai.chat")!.body;
+    const body = simEnv().sim.lastRequest("openai.chat")!.body;
     expect(body.response_format.type).toBe("json_schema");
     expect(body.response_format.json_schema).toMatchObject({ name: "judge_result", strict: true });
     const schema = body.response_format.json_schema.schema;
@@ -127,7 +120,7 @@ describe("structured output requests", () => {
   test("Anthropic: a forced tool with the schema as input_schema, default max_tokens", async () => {
     const judge = makeJudge({ name: "q", instructions: SUPPORT, model: "anthropic:/claude-haiku-4-5" });
     await judge(case1);
-    const body = env.sim.lastRequest("anthropic.messages")!.body;
+    const body = simEnv().sim.lastRequest("anthropic.messages")!.body;
     expect(body.tool_choice).toEqual({ type: "tool", name: "judge_result" });
     expect(body.tools).toHaveLength(1);
     expect(body.tools[0].name).toBe("judge_result");
@@ -143,25 +136,25 @@ describe("structured output requests", () => {
     );
     const fb = await judge(case1);
     expect(fb.error).toBeUndefined();
-    const body = env.sim.lastRequest("anthropic.messages")!.body;
+    const body = simEnv().sim.lastRequest("anthropic.messages")!.body;
     expect(body.tools).toBeUndefined();
     expect(body.output_config.format.type).toBe("json_schema");
     expect(body.output_config.format.schema.properties.result.enum).toHaveLength(4);
   });
 
   test("OpenAI-compatible server without schemas: json_object, answer parsed from text", async () => {
-    env.sim.script(['Sure! ```json\n{"rationale": "clear", "result": "Excellent"}\n```']);
+    simEnv().sim.script(['Sure! ```json\n{"rationale": "clear", "result": "Excellent"}\n```']);
     const judge = makeJudge(
       { name: "q", instructions: SUPPORT, model: "openai:/llama3" },
       { providers: { openai: { structuredOutput: "json_object" } } },
     );
     const fb = await judge(case1);
     expect(fb).toMatchObject({ value: "excellent", rationale: "clear" });
-    expect(env.sim.lastRequest()!.body.response_format).toEqual({ type: "json_object" });
+    expect(simEnv().sim.lastRequest()!.body.response_format).toEqual({ type: "json_object" });
   });
 
   test("Anthropic answering in prose instead of the tool is re-asked", async () => {
-    env.sim.script(["I think it is good.", { content: { rationale: "fine", result: "good" } }], { api: "anthropic" });
+    simEnv().sim.script(["I think it is good.", { content: { rationale: "fine", result: "good" } }], { api: "anthropic" });
     const fb = await makeJudge({ name: "q", instructions: SUPPORT, model: "anthropic:/claude-haiku-4-5" })(case1);
     expect(fb.value).toBe("good");
     expect(fb.metadata["llmCalls"]).toBe(2);
@@ -204,7 +197,7 @@ describe("configuration errors throw with what to set", () => {
       const judge = makeJudge({ name: "q", instructions: SUPPORT, model: "openai:/gpt-4o-mini" }, { providers: { openai: { apiKey: "sk-explicit" } } });
       const fb = await judge(case1);
       expect(fb.error).toBeUndefined();
-      expect(env.sim.lastRequest()!.headers["authorization"]).toBe("Bearer sk-explicit");
+      expect(simEnv().sim.lastRequest()!.headers["authorization"]).toBe("Bearer sk-explicit");
     } finally {
       process.env["OPENAI_API_KEY"] = saved;
       clearModelProviderCache();
@@ -314,7 +307,7 @@ describe("{{ trace }}", () => {
     );
     const fb = await judge({ trace });
     expect(fb.error).toBeUndefined();
-    const user: string = env.sim.lastRequest()!.body.messages[1].content;
+    const user: string = simEnv().sim.lastRequest()!.body.messages[1].content;
     const json = user.replace(/^<trace>\n/, "").replace(/\n<\/trace>$/, "");
     expect(json.length).toBeLessThanOrEqual(5_000);
     const v = JSON.parse(json);
@@ -327,13 +320,13 @@ describe("{{ trace }}", () => {
     const judge = makeJudge({ name: "q", instructions: SUPPORT, model: "openai:/gpt-4o-mini" }, { traceMaxChars: 5_000 });
     const fb = await judge({ trace: { info: { inputs: { issue: "Billing discrepancy" }, outputs: { response: "poor answer" } } } });
     expect(fb.value).toBe("poor"); // the simulator reads a category word in the data
-    expect(env.sim.lastRequest()!.body.messages[1].content).toContain('"issue": "Billing discrepancy"');
+    expect(simEnv().sim.lastRequest()!.body.messages[1].content).toContain('"issue": "Billing discrepancy"');
   });
 });
 
 describe("provider errors become Feedback errors", () => {
   test("retries exhausted on 429 → RATE_LIMITED feedback", async () => {
-    env.sim.inject({ kind: "rate_limit", times: 10, retryAfterSeconds: 1 });
+    simEnv().sim.inject({ kind: "rate_limit", times: 10, retryAfterSeconds: 1 });
     const retry = recordingRetry({ maxRetries: 2 });
     const fb = await makeJudge({ name: "q", instructions: SUPPORT, model: "openai:/gpt-4o-mini" }, { retry })(case1);
     expect(fb.value).toBeNull();
@@ -344,16 +337,16 @@ describe("provider errors become Feedback errors", () => {
   });
 
   test("400 fails fast with the provider's message", async () => {
-    env.sim.script([{ status: 400, errorMessage: "max_tokens is too large: 999999" }], { api: "anthropic" });
+    simEnv().sim.script([{ status: 400, errorMessage: "max_tokens is too large: 999999" }], { api: "anthropic" });
     const retry = recordingRetry();
     const fb = await makeJudge({ name: "q", instructions: SUPPORT, model: "anthropic:/claude-haiku-4-5" }, { retry })(case1);
     expect(fb.error).toEqual({ code: "BAD_REQUEST", message: "anthropic 400: invalid_request_error: max_tokens is too large: 999999" });
     expect(retry.sleeps).toEqual([]);
-    expect(env.sim.requests).toHaveLength(1);
+    expect(simEnv().sim.requests).toHaveLength(1);
   });
 
   test("401 → AUTH feedback", async () => {
-    env.sim.script([{ status: 401, errorMessage: "Incorrect API key provided" }]);
+    simEnv().sim.script([{ status: 401, errorMessage: "Incorrect API key provided" }]);
     const fb = await makeJudge({ name: "q", instructions: SUPPORT, model: "openai:/gpt-4o-mini" }, { retry: recordingRetry() })(case1);
     expect(fb.error?.code).toBe("AUTH");
     expect(fb.error?.message).toContain("Incorrect API key provided");

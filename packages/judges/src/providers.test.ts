@@ -1,18 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { complete, embed } from "./complete.js";
 import { GavelConfigError, LLMError, type LLMErrorCode } from "./errors.js";
 import { makeJudge } from "./judge.js";
 import { backoffDelay, retryAfterMs } from "./retry.js";
-import { recordingRetry, startSimEnv, type SimEnv } from "./testing/sim.js";
+import { recordingRetry, useSimEnv } from "./testing/sim.js";
 
-let env: SimEnv;
-beforeAll(async () => {
-  env = await startSimEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
-beforeEach(() => env.sim.reset());
+const simEnv = useSimEnv({ resetEachTest: true });
 
 const ask = { messages: [{ role: "user" as const, content: "Say hi" }] };
 const MODELS = [
@@ -32,28 +25,28 @@ async function rejection(p: Promise<unknown>): Promise<LLMError> {
 
 describe.each(MODELS)("%s: retries", (model, api) => {
   test("429 honours Retry-After (seconds)", async () => {
-    env.sim.inject({ kind: "rate_limit", times: 1, retryAfterSeconds: 2, api });
+    simEnv().sim.inject({ kind: "rate_limit", times: 1, retryAfterSeconds: 2, api });
     const retry = recordingRetry();
     const res = await complete(model, ask, { retry });
     expect(retry.sleeps).toEqual([2000]);
     expect(res.attempts).toBe(2);
     expect(res.text).toMatch(/Simulated reply/);
-    expect(env.sim.requests.map((r) => r.status)).toEqual([429, 200]);
+    expect(simEnv().sim.requests.map((r) => r.status)).toEqual([429, 200]);
   });
 
   test("429 honours retry-after-ms in real time", async () => {
-    env.sim.inject({ kind: "rate_limit", times: 1, retryAfterMs: 300, api });
+    simEnv().sim.inject({ kind: "rate_limit", times: 1, retryAfterMs: 300, api });
     const t0 = performance.now();
     const res = await complete(model, ask, { retry: { baseDelayMs: 1, timeoutMs: 5000 } });
     const elapsed = performance.now() - t0;
     expect(res.attempts).toBe(2);
     expect(elapsed).toBeGreaterThanOrEqual(290);
-    const [first, second] = env.sim.requests;
+    const [first, second] = simEnv().sim.requests;
     expect(second!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(290);
   });
 
   test("500 is retried with exponential backoff and full jitter, then succeeds", async () => {
-    env.sim.inject({ kind: "server_error", times: 2, api });
+    simEnv().sim.inject({ kind: "server_error", times: 2, api });
     const retry = recordingRetry({ baseDelayMs: 100, maxDelayMs: 1000, random: () => 0.5 });
     const res = await complete(model, ask, { retry });
     expect(res.attempts).toBe(3);
@@ -61,7 +54,7 @@ describe.each(MODELS)("%s: retries", (model, api) => {
   });
 
   test("a timeout is retried", async () => {
-    env.sim.inject({ kind: "hang", times: 1, api });
+    simEnv().sim.inject({ kind: "hang", times: 1, api });
     const codes: LLMErrorCode[] = [];
     const retry = recordingRetry({ timeoutMs: 300, onRetry: (i) => codes.push(i.error.code) });
     const res = await complete(model, ask, { retry });
@@ -70,14 +63,14 @@ describe.each(MODELS)("%s: retries", (model, api) => {
   });
 
   test("timeouts after all retries → TIMEOUT", async () => {
-    env.sim.inject({ kind: "hang", times: 5, api });
+    simEnv().sim.inject({ kind: "hang", times: 5, api });
     const err = await rejection(complete(model, ask, { retry: recordingRetry({ timeoutMs: 150, maxRetries: 1 }) }));
     expect(err.code).toBe("TIMEOUT");
     expect(err.attempts).toBe(2);
   });
 
   test("400 fails fast with the provider's message", async () => {
-    env.sim.script([{ status: 400, errorMessage: "Invalid value for 'temperature': 7" }]);
+    simEnv().sim.script([{ status: 400, errorMessage: "Invalid value for 'temperature': 7" }]);
     const retry = recordingRetry();
     const err = await rejection(complete(model, ask, { retry }));
     expect(err.code).toBe("BAD_REQUEST");
@@ -85,11 +78,11 @@ describe.each(MODELS)("%s: retries", (model, api) => {
     expect(err.message).toContain("Invalid value for 'temperature': 7");
     expect(err.message).toMatch(new RegExp(`^${api} 400`));
     expect(retry.sleeps).toEqual([]);
-    expect(env.sim.requests).toHaveLength(1);
+    expect(simEnv().sim.requests).toHaveLength(1);
   });
 
   test("an unreadable 200 body is retried", async () => {
-    env.sim.inject({ kind: "malformed_body", times: 1, api });
+    simEnv().sim.inject({ kind: "malformed_body", times: 1, api });
     const codes: string[] = [];
     const res = await complete(model, ask, { retry: recordingRetry({ onRetry: (i) => codes.push(i.error.code) }) });
     expect(res.attempts).toBe(2);
@@ -97,7 +90,7 @@ describe.each(MODELS)("%s: retries", (model, api) => {
   });
 
   test("a Retry-After beyond the allowed wait fails at once as RATE_LIMITED", async () => {
-    env.sim.inject({ kind: "rate_limit", times: 1, retryAfterSeconds: 600, api });
+    simEnv().sim.inject({ kind: "rate_limit", times: 1, retryAfterSeconds: 600, api });
     const retry = recordingRetry({ maxRetryAfterMs: 60_000 });
     const err = await rejection(complete(model, ask, { retry }));
     expect(err.code).toBe("RATE_LIMITED");
@@ -108,7 +101,7 @@ describe.each(MODELS)("%s: retries", (model, api) => {
 
 describe("other provider behaviour", () => {
   test("Anthropic 529 overloaded is retried", async () => {
-    env.sim.inject({ kind: "server_error", status: 529, times: 1, api: "anthropic" });
+    simEnv().sim.inject({ kind: "server_error", status: 529, times: 1, api: "anthropic" });
     const res = await complete("anthropic:/claude-haiku-4-5", ask, { retry: recordingRetry() });
     expect(res.attempts).toBe(2);
   });
@@ -125,7 +118,7 @@ describe("other provider behaviour", () => {
   });
 
   test("the caller's AbortSignal stops the call (thrown, not a Feedback)", async () => {
-    env.sim.inject({ kind: "hang", times: 1 });
+    simEnv().sim.inject({ kind: "hang", times: 1 });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
     const judge = makeJudge({ name: "q", instructions: "{{ outputs }}", model: "openai:/gpt-4o-mini" }, { retry: recordingRetry({ timeoutMs: 5000 }) });
@@ -134,7 +127,7 @@ describe("other provider behaviour", () => {
   });
 
   test("the judge turns a timeout into a TIMEOUT feedback", async () => {
-    env.sim.inject({ kind: "timeout", times: 3 });
+    simEnv().sim.inject({ kind: "timeout", times: 3 });
     const judge = makeJudge({ name: "q", instructions: "{{ outputs }}", model: "openai:/gpt-4o-mini" }, { retry: recordingRetry({ timeoutMs: 100, maxRetries: 2 }) });
     const fb = await judge({ outputs: "x" });
     expect(fb.error?.code).toBe("TIMEOUT");
@@ -145,7 +138,7 @@ describe("other provider behaviour", () => {
   test("env GAVEL_LLM_MAX_RETRIES bounds the retries", async () => {
     process.env["GAVEL_LLM_MAX_RETRIES"] = "1";
     try {
-      env.sim.inject({ kind: "server_error", times: 5 });
+      simEnv().sim.inject({ kind: "server_error", times: 5 });
       const err = await rejection(complete("openai:/gpt-4o-mini", ask, { retry: { sleep: async () => {} } }));
       expect(err.code).toBe("PROVIDER_ERROR");
       expect(err.attempts).toBe(2);
@@ -167,7 +160,7 @@ describe("embeddings", () => {
     expect(res.usage.inputTokens).toBeGreaterThan(0);
     const again = await embed("openai:/text-embedding-3-small", "the cat sat on the mat", { dimensions: 64 });
     expect(again.embeddings[0]).toHaveLength(64);
-    expect(env.sim.lastRequest("openai.embeddings")!.body.dimensions).toBe(64);
+    expect(simEnv().sim.lastRequest("openai.embeddings")!.body.dimensions).toBe(64);
   });
 
   test("Anthropic has no embeddings API", async () => {

@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { GavelConfigError } from "../errors.js";
 import { Judge, makeJudge } from "../judge.js";
 import { JUDGE_NAME, SUPPORT, supportDataset } from "../testing/alignment.js";
-import { startSimEnv, type SimEnv } from "../testing/sim.js";
+import { useSimEnv } from "../testing/sim.js";
 import "./index.js";
 import { alignmentReportOf } from "./align.js";
 import { formatReport } from "./report.js";
 import { SIMBAAlignmentOptimizer, SIMBA_DEFAULTS } from "./simba.js";
 import type { AlignmentOptimizer, AlignmentProgress, PlainLabelledTrace } from "./types.js";
 
-let env: SimEnv;
-beforeAll(async () => {
-  env = await startSimEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
-beforeEach(() => env.sim.reset());
+const simEnv = useSimEnv({ resetEachTest: true });
 
 const RULE = 'If the issue mentions "billing" or "refund", rate as poor.';
 const judge = () => makeJudge({ name: JUDGE_NAME, instructions: SUPPORT, model: "openai:/gpt-4o-mini" });
@@ -59,7 +52,7 @@ describe("judge.align and its report", () => {
     expect(report.after).toEqual({ n: 6, agreement: 1, kappa: 1, errors: 0, confusion: { labels: ["good", "poor"], matrix: [[4, 0], [0, 2]] } });
     // Every LLM call is counted: here only the 2 × 6 held-out judge calls.
     expect(report.llm).toMatchObject({ calls: 12, optimizer: { calls: 0 }, evaluation: { calls: 12 } });
-    expect(report.llm.calls).toBe(env.sim.requests.length);
+    expect(report.llm.calls).toBe(simEnv().sim.requests.length);
     expect(report.llm.inputTokens).toBeGreaterThan(0);
     expect(report.llm.outputTokens).toBeGreaterThan(0);
     expect(report.wallTimeMs).toBeGreaterThanOrEqual(0);
@@ -91,13 +84,13 @@ describe("judge.align and its report", () => {
   });
 
   test("every LLM call of a SIMBA alignment (judge runs and OfferFeedback) is in the report", async () => {
-    env.sim.script((req) => (req.body?.temperature === 1 ? { content: { rationale: "r", result: req.seq % 3 ? "good" : "poor" } } : undefined), { api: "openai.chat" });
+    simEnv().sim.script((req) => (req.body?.temperature === 1 ? { content: { rationale: "r", result: req.seq % 3 ? "good" : "poor" } } : undefined), { api: "openai.chat" });
     const aligned = await judge().align(dataset(30), new SIMBAAlignmentOptimizer({ numCandidates: 3, maxSteps: 2, batchSize: 6, maxDemos: 0 }));
     const report = alignmentReportOf(aligned)!;
     expect(report.seed).toBe(42);
-    expect(report.llm.calls).toBe(env.sim.requests.length);
+    expect(report.llm.calls).toBe(simEnv().sim.requests.length);
     expect(report.llm.evaluation.calls).toBe(12);
-    expect(env.sim.requests.some((r) => r.body?.response_format?.json_schema?.name === "offer_feedback")).toBe(true);
+    expect(simEnv().sim.requests.some((r) => r.body?.response_format?.json_schema?.name === "offer_feedback")).toBe(true);
     expect(aligned.templateVariables).toEqual(["outputs", "inputs"]);
   });
 

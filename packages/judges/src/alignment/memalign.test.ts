@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { promptParts } from "../../../../test/simulator/src/index.js";
 import { GavelConfigError } from "../errors.js";
 import { Judge, judgeFromJSON, makeJudge } from "../judge.js";
 import { isJudgeCall, JUDGE_NAME, labelled, schemaName, SUPPORT, supportDataset } from "../testing/alignment.js";
-import { recordingRetry, startSimEnv, type SimEnv } from "../testing/sim.js";
+import { recordingRetry, useSimEnv } from "../testing/sim.js";
 import "./align.js";
 import { alignmentReportOf } from "./align.js";
 import { distillBatches, guidelineKey } from "./distill.js";
@@ -11,24 +11,17 @@ import { MemAlignOptimizer } from "./memalign.js";
 import { MemAlignJudge } from "./memalign-judge.js";
 import type { MemoryExample } from "./memory.js";
 
-let env: SimEnv;
-beforeAll(async () => {
-  env = await startSimEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
-beforeEach(() => env.sim.reset());
+const simEnv = useSimEnv({ resetEachTest: true });
 
 const judge = () => makeJudge({ name: JUDGE_NAME, instructions: SUPPORT, model: "openai:/gpt-4o-mini" });
-const embeddings = () => env.sim.requestsFor("openai.embeddings");
-const distillations = () => env.sim.requests.filter((r) => schemaName(r) === "memalign_guidelines");
+const embeddings = () => simEnv().sim.requestsFor("openai.embeddings");
+const distillations = () => simEnv().sim.requests.filter((r) => schemaName(r) === "memalign_guidelines");
 
 const BILLING = 'If the issue mentions "billing" or "refund", rate as poor.';
 
 /** Distillation answers: a fixed set with an empty, an unsourced, a made-up source and a near-duplicate. */
 function scriptDistillation(extra: { guideline_text: string; source_trace_ids: string[] }[] = []) {
-  env.sim.script((req) => {
+  simEnv().sim.script((req) => {
     if (schemaName(req) !== "memalign_guidelines") return undefined;
     const ids = [...promptParts(req).firstUserText.matchAll(/"trace_id": "(\w+)"/g)].map((m) => m[1]!);
     const has = (id: string) => ids.includes(id);
@@ -85,7 +78,7 @@ describe("MemAlignOptimizer", () => {
   test("aligning again distils only the new examples; known guidelines are not repeated", async () => {
     scriptDistillation();
     const first = await judge().align(supportDataset(12), new MemAlignOptimizer(), { heldOutFraction: 0 });
-    env.sim.reset();
+    simEnv().sim.reset();
     scriptDistillation([{ guideline_text: "Feature ideas deserve a thank-you.", source_trace_ids: ["n4"] }]);
     const more = [...supportDataset(12), ...supportDataset(6, "n")];
     const second = (await first.align(more, new MemAlignOptimizer(), { heldOutFraction: 0 })) as MemAlignJudge;
@@ -106,7 +99,7 @@ describe("MemAlignOptimizer", () => {
     const traces = supportDataset(12);
     const aligned = await judge().align(traces, new MemAlignOptimizer({ retrievalK: 2 }), { heldOutFraction: 0 });
     expect(embeddings()).toHaveLength(13); // the examples once, then one query per held-out call
-    env.sim.reset();
+    simEnv().sim.reset();
     const fb = await aligned({ inputs: { issue: "billing error" }, outputs: { response: "We will check." } });
     const meta = fb.metadata["memalign"] as { retrievedTraceIds: string[]; retrieval: string };
     expect(meta.retrieval).toBe("embedding");
@@ -116,7 +109,7 @@ describe("MemAlignOptimizer", () => {
     expect(embeddings()).toHaveLength(1);
     expect(embeddings()[0]!.body.dimensions).toBe(512);
     expect(embeddings()[0]!.model).toBe("text-embedding-3-small");
-    const req = env.sim.requests.find(isJudgeCall)!;
+    const req = simEnv().sim.requests.find(isJudgeCall)!;
     const system = promptParts(req).systemText;
     expect(system).toContain(`<guidelines>`);
     expect(system).toContain(`- ${BILLING}`);
@@ -153,7 +146,7 @@ describe("MemAlignOptimizer", () => {
 
   test("falls back to lexical retrieval when the embedding endpoint answers 404, and says so", async () => {
     scriptDistillation();
-    env.sim.script([{ status: 404, errorMessage: "The model `text-embedding-3-small` does not exist" }], { api: "openai.embeddings" });
+    simEnv().sim.script([{ status: 404, errorMessage: "The model `text-embedding-3-small` does not exist" }], { api: "openai.embeddings" });
     const aligned = (await judge().align(supportDataset(12), new MemAlignOptimizer({ retrievalK: 2 }), { heldOutFraction: 0 })) as MemAlignJudge;
     const report = alignmentReportOf(aligned)!;
     expect(report.note).toMatch(/embedding model openai:\/text-embedding-3-small is unavailable \(BAD_REQUEST: openai 404.*\); falling back to lexical \(BM25\) retrieval/);
@@ -203,7 +196,7 @@ describe("MemAlignOptimizer", () => {
     expect(JSON.stringify(json)).not.toMatch(/embedding":\s*\[/);
 
     for (const restored of [judgeFromJSON(json), Judge.fromJSON(JSON.stringify(json)), MemAlignJudge.fromJSON(json)]) {
-      env.sim.reset();
+      simEnv().sim.reset();
       expect(restored).toBeInstanceOf(MemAlignJudge);
       expect((restored as MemAlignJudge).memory).toEqual((aligned as MemAlignJudge).memory);
       expect(restored.toJSON()).toEqual(json);

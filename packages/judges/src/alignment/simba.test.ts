@@ -1,23 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { promptParts, type RecordedRequest } from "../../../../test/simulator/src/index.js";
 import { GavelConfigError } from "../errors.js";
 import { makeJudge } from "../judge.js";
 import { answer, caseId, isJudgeCall, JUDGE_NAME, labelled, schemaName, SUPPORT, supportDataset } from "../testing/alignment.js";
-import { startSimEnv, type SimEnv } from "../testing/sim.js";
+import { useSimEnv } from "../testing/sim.js";
 import "./align.js";
 import { alignmentReportOf } from "./align.js";
 import { SeededRandom } from "./rng.js";
 import { finalSelectionIndices, SIMBAAlignmentOptimizer, softmaxSample, sortBuckets, topKPlusBaseline, type SIMBADetails } from "./simba.js";
 import type { PlainLabelledTrace } from "./types.js";
 
-let env: SimEnv;
-beforeAll(async () => {
-  env = await startSimEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
-beforeEach(() => env.sim.reset());
+const simEnv = useSimEnv({ resetEachTest: true });
 
 const judge = () => makeJudge({ name: JUDGE_NAME, instructions: SUPPORT, model: "openai:/gpt-4o-mini" });
 const details = (j: { alignmentReport: unknown }) => (j.alignmentReport as { details: SIMBADetails }).details;
@@ -31,7 +24,7 @@ const isRollout = (req: RecordedRequest) => req.body?.temperature === 1;
  */
 function scriptByGroup(groups: Record<string, "mixed" | "flipped" | "right" | "wrong">, labels: Record<string, string>) {
   const other = (l: string) => (l === "good" ? "poor" : "good");
-  env.sim.script((req) => {
+  simEnv().sim.script((req) => {
     if (!isJudgeCall(req)) return undefined;
     const id = caseId(req)!;
     const label = labels[id]!;
@@ -43,7 +36,7 @@ function scriptByGroup(groups: Record<string, "mixed" | "flipped" | "right" | "w
 
 /** OfferFeedback answers that name the case and count the rules the module already has. */
 function scriptRules() {
-  env.sim.script((req) => {
+  simEnv().sim.script((req) => {
     if (schemaName(req) !== "offer_feedback") return undefined;
     const text = promptParts(req).firstUserText;
     const id = /<program_inputs>[\s\S]*?case (\w+)/.exec(text)?.[1] ?? "?";
@@ -112,7 +105,7 @@ describe("SIMBAAlignmentOptimizer against the simulator", () => {
     const expected = [...step.batch].sort((a, b) => rank(a) - rank(b));
     expect(step.bucketOrder).toEqual(expected);
     // Three settings: the first is the base model, the others run at temperature 1.0.
-    const judgeCalls = env.sim.requests.filter(isJudgeCall);
+    const judgeCalls = simEnv().sim.requests.filter(isJudgeCall);
     expect(judgeCalls.filter(isRollout).length).toBeGreaterThan(0);
     expect(judgeCalls.some((r) => r.body.temperature === undefined)).toBe(true);
   });
@@ -128,7 +121,7 @@ describe("SIMBAAlignmentOptimizer against the simulator", () => {
     expect(step.candidates.every((c) => c.outcome === "skipped" && /p10/.test(c.reason ?? ""))).toBe(true);
     expect(step.candidates.every((c) => c.program !== undefined && c.score === 1)).toBe(true);
     expect(step.winner).toBe(1);
-    expect(env.sim.requests.filter((r) => schemaName(r) === "offer_feedback")).toHaveLength(0);
+    expect(simEnv().sim.requests.filter((r) => schemaName(r) === "offer_feedback")).toHaveLength(0);
     // Each kept copy was scored on the same mini-batch: 3 settings × 10 + 4 candidates × 10, then the finalists.
     expect(d.programs).toHaveLength(5);
   });
@@ -137,7 +130,7 @@ describe("SIMBAAlignmentOptimizer against the simulator", () => {
     const { traces, labels } = data(10);
     scriptByGroup({ t0: "mixed", t1: "mixed", t2: "mixed", t3: "mixed", t4: "mixed", t5: "mixed" }, labels);
     // OfferFeedback fails for good (400 is not retried).
-    env.sim.script((req) => (schemaName(req) === "offer_feedback" ? { status: 400, errorMessage: "no" } : undefined), { api: "openai.chat" });
+    simEnv().sim.script((req) => (schemaName(req) === "offer_feedback" ? { status: 400, errorMessage: "no" } : undefined), { api: "openai.chat" });
     const opt = new SIMBAAlignmentOptimizer({ numCandidates: 2, maxSteps: 1, batchSize: 10, maxDemos: 0 });
     const aligned = await judge().align(traces, opt, { heldOutFraction: 0 });
     const step = details(aligned).steps[0]!;
@@ -160,12 +153,12 @@ describe("SIMBAAlignmentOptimizer against the simulator", () => {
     expect(d.steps[0]!.candidates.some((c) => c.outcome === "rule")).toBe(true);
     expect(Math.max(...d.programs.map((p) => p.rules))).toBeGreaterThanOrEqual(2);
     // A later OfferFeedback call saw the rule an earlier one wrote in the module's instructions.
-    const feedback = env.sim.requests.filter((r) => schemaName(r) === "offer_feedback").map((r) => promptParts(r).firstUserText);
+    const feedback = simEnv().sim.requests.filter((r) => schemaName(r) === "offer_feedback").map((r) => promptParts(r).firstUserText);
     expect(feedback.some((t) => /<modules_defn>[\s\S]*RULE#1[\s\S]*<\/modules_defn>/.test(t))).toBe(true);
     // A two-rule program was copied from a one-rule one, and its judge prompt has both, in order, after blank lines.
     const twoRules = d.programs.find((p) => p.rules >= 2)!;
     expect(d.programs[twoRules.source]!.rules).toBe(twoRules.rules - 1);
-    const prompts = env.sim.requests.filter(isJudgeCall).map((r) => promptParts(r).systemText);
+    const prompts = simEnv().sim.requests.filter(isJudgeCall).map((r) => promptParts(r).systemText);
     expect(prompts.some((t) => /\.\n\nRULE#1 If the module receives case \w+, then it should look closer\.\n\nRULE#2 /.test(t))).toBe(true);
   });
 
@@ -192,7 +185,7 @@ describe("SIMBAAlignmentOptimizer against the simulator", () => {
     const traces = supportDataset(24).map((t) => ({ ...t, outputs: { response: `A good reply to case ${t.traceId}.` } }));
     // Base setting: the simulator's own answer (it follows "If … mentions "x" …, rate as y" lines in
     // the instructions). Rollouts answer at random, which gives buckets a spread to learn from.
-    env.sim.script((req) => {
+    simEnv().sim.script((req) => {
       if (isJudgeCall(req) && isRollout(req)) return answer(req.seq % 2 === 0 ? "good" : "poor");
       if (schemaName(req) === "offer_feedback") {
         return { content: { discussion: "billing", module_advice: { judge: 'If the issue mentions "billing" or "refund", rate as poor.' } } };
@@ -213,7 +206,7 @@ describe("SIMBAAlignmentOptimizer against the simulator", () => {
   test("same seed and same answers give the same result; another seed another batch order", async () => {
     const { traces, labels } = data(14);
     const run = async (seed: number) => {
-      env.sim.reset();
+      simEnv().sim.reset();
       scriptByGroup({ t0: "mixed", t3: "mixed", t5: "flipped", t8: "mixed", t9: "wrong" }, labels);
       scriptRules();
       const aligned = await judge().align(traces, new SIMBAAlignmentOptimizer({ numCandidates: 3, maxSteps: 3, batchSize: 5 }), { seed, heldOutFraction: 0 });
@@ -238,17 +231,17 @@ describe("SIMBAAlignmentOptimizer against the simulator", () => {
     expect((err as Error).message).toMatch(/Need at least 10 traces \(have 9\)/);
     expect((err as Error).message).toMatch(/1 without a valid human "support_quality" label/);
     expect((err as Error).message).toMatch(/1 missing a field the judge needs \(1 missing \{\{ outputs \}\}\)/);
-    expect(env.sim.requests).toHaveLength(0);
+    expect(simEnv().sim.requests).toHaveLength(0);
   });
 
   test("the optimizer model can differ from the judge model", async () => {
     const { traces, labels } = data(10);
     scriptByGroup({ t0: "mixed", t1: "mixed", t2: "mixed" }, labels);
     const aligned = await judge().align(traces, new SIMBAAlignmentOptimizer({ model: "anthropic:/claude-sonnet-4-5", numCandidates: 2, maxSteps: 1, maxDemos: 0 }), { heldOutFraction: 0 });
-    const anthropic = env.sim.requestsFor("anthropic.messages");
+    const anthropic = simEnv().sim.requestsFor("anthropic.messages");
     expect(anthropic.length).toBeGreaterThan(0);
     expect(anthropic.every((r) => r.model === "claude-sonnet-4-5" && r.body.tool_choice?.name === "offer_feedback")).toBe(true);
-    expect(env.sim.requestsFor("openai.chat").every(isJudgeCall)).toBe(true);
+    expect(simEnv().sim.requestsFor("openai.chat").every(isJudgeCall)).toBe(true);
     expect(aligned.model).toBe("openai:/gpt-4o-mini");
     expect(alignmentReportOf(aligned)!.optimizerSettings).toMatchObject({ model: "anthropic:/claude-sonnet-4-5" });
   });
@@ -266,7 +259,7 @@ describe("SIMBAAlignmentOptimizer against the simulator", () => {
     const withDemo = d.steps.flatMap((s) => s.candidates).filter((c) => c.outcome === "demo");
     expect(withDemo.length).toBeGreaterThan(0);
     // Any program with a demo renders it first; check through a judge request that carried one.
-    const demoPrompt = env.sim.requests.filter(isJudgeCall).map((r) => promptParts(r).systemText).find((s) => s.includes("Here are some examples of good assessments:"));
+    const demoPrompt = simEnv().sim.requests.filter(isJudgeCall).map((r) => promptParts(r).systemText).find((s) => s.includes("Here are some examples of good assessments:"));
     expect(demoPrompt).toBeDefined();
     expect(demoPrompt!.indexOf("Here are some examples of good assessments:")).toBeLessThan(demoPrompt!.indexOf("Evaluate the quality"));
     expect(demoPrompt).not.toMatch(/\{\{ trace \}\}/);

@@ -1,5 +1,6 @@
 // Test-only helpers (excluded from the build): a simulator per test file, with the standard
 // env variables pointing the real SDK clients at it.
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { startProviderSimulator, type ProviderSimulator } from "../../../../test/simulator/src/index.js";
 import { clearModelProviderCache } from "../providers/registry.js";
 import type { RetryOptions } from "../retry.js";
@@ -11,15 +12,16 @@ export interface SimEnv {
   close(): Promise<void>;
 }
 
-export async function startSimEnv(): Promise<SimEnv> {
+export async function startSimEnv(extraEnv: Record<string, string> = {}): Promise<SimEnv> {
   const sim = await startProviderSimulator();
-  const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-  Object.assign(process.env, sim.env());
+  const keys = [...ENV_KEYS, ...Object.keys(extraEnv)];
+  const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+  Object.assign(process.env, sim.env(), extraEnv);
   clearModelProviderCache();
   return {
     sim,
     async close() {
-      for (const k of ENV_KEYS) {
+      for (const k of keys) {
         if (saved[k] === undefined) delete process.env[k];
         else process.env[k] = saved[k];
       }
@@ -42,5 +44,24 @@ export function recordingRetry(overrides: RetryOptions = {}): RetryOptions & { s
       sleeps.push(ms);
     },
     ...overrides,
+  };
+}
+
+/**
+ * The simulator for a whole test file: started before the tests, its environment restored after
+ * them, and optionally reset (scripts, faults, recorded requests) before each test.
+ */
+export function useSimEnv(opts: { resetEachTest?: boolean; extraEnv?: Record<string, string> } = {}): () => SimEnv {
+  let env: SimEnv | undefined;
+  beforeAll(async () => {
+    env = await startSimEnv(opts.extraEnv);
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+  if (opts.resetEachTest) beforeEach(() => env?.sim.reset());
+  return () => {
+    if (!env) throw new Error("useSimEnv(): the simulator is not started yet; call the getter inside a test or hook.");
+    return env;
   };
 }
