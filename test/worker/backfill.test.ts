@@ -3,35 +3,26 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { init, shutdown, createExperiment, makeJudge } from "@gavel/sdk";
-import { startGavel, type RunningGavel } from "../../collector/src/server/gavel-server.js";
 import type { BackfillJob } from "../../collector/src/worker/backfill.js";
-import { startProviderSimulator, type ProviderSimulator } from "../simulator/src/index.js";
-import { tempConfig } from "../support/temp-store.js";
+import { useGavel } from "../support/use-gavel.js";
+import { useSimulator } from "../support/use-simulator.js";
 import { eventually, makeTraces, postSpans, query, traceIdOf } from "./support.js";
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../collector/dist/cli/main.js", import.meta.url));
 
 Object.assign(process.env, { GAVEL_SETTLE_MS: "200", GAVEL_WORKER_POLL_MS: "100", GAVEL_WORKER_WRITE_MS: "50" });
-const cfg = tempConfig();
-let gavel: RunningGavel;
-let sim: ProviderSimulator;
-
-beforeAll(async () => {
-  sim = await startProviderSimulator();
-  Object.assign(process.env, sim.env());
-  gavel = await startGavel(cfg);
-  init({ url: gavel.url, serviceName: "backfill-test" });
+const simOf = useSimulator();
+const gavelOf = useGavel();
+beforeAll(() => {
+  init({ url: gavelOf().url, serviceName: "backfill-test" });
 });
 afterAll(async () => {
   await shutdown();
-  await gavel?.close();
-  await sim?.close();
-  cfg.cleanup();
 });
 
 async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${gavel.url}/api/v1${path}`, {
+  const res = await fetch(`${gavelOf().url}/api/v1${path}`, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -46,14 +37,14 @@ async function finished(jobId: string): Promise<BackfillJob> {
   }, 30_000);
 }
 
-const rawCount = async (name: string) => Number((await query<{ n: string }>(gavel.store.client, "SELECT count() AS n FROM gavel_assessments WHERE Name = {n:String}", { n: name }))[0]!.n);
+const rawCount = async (name: string) => Number((await query<{ n: string }>(gavelOf().store.client, "SELECT count() AS n FROM gavel_assessments WHERE Name = {n:String}", { n: name }))[0]!.n);
 
 describe("backfill", () => {
   it("scores existing traces whatever the sampleRate, never twice, and the online worker skips them", async () => {
     const experimentId = await createExperiment("backfill");
     const registered = await makeJudge({ name: "historic", instructions: "Rate as one of: good, bad\nIs {{ outputs }} right for {{ inputs }}?", model: "openai:/gpt-4o-mini" }).register({ experimentId });
     const traces = makeTraces(40, { "gavel.experiment_id": experimentId });
-    await postSpans(gavel.url, traces.map((t) => t.root));
+    await postSpans(gavelOf().url, traces.map((t) => t.root));
     const ids = traces.map((t) => traceIdOf(t.root));
     await new Promise((r) => setTimeout(r, 300));
 
@@ -62,7 +53,7 @@ describe("backfill", () => {
     expect(started.body).toMatchObject({ status: "running", judge: "historic", version: 1 });
     const job = await finished(started.body.jobId);
     expect(job).toMatchObject({ status: "succeeded", total: 40, done: 40, scored: 40, failed: 0, skipped: 0 });
-    const rows = await query<{ TraceId: string; Metadata: string }>(gavel.store.client, "SELECT TraceId, Metadata FROM gavel_assessments FINAL WHERE Name = 'historic'");
+    const rows = await query<{ TraceId: string; Metadata: string }>(gavelOf().store.client, "SELECT TraceId, Metadata FROM gavel_assessments FINAL WHERE Name = 'historic'");
     expect(rows.map((r) => r.TraceId).sort()).toEqual([...ids].sort());
     expect(JSON.parse(rows[0]!.Metadata)).toMatchObject({ scoring: "backfill", jobId: job.jobId });
 
@@ -81,11 +72,11 @@ describe("backfill", () => {
     const experimentId = await createExperiment("backfill-errors");
     await makeJudge({ name: "fragile", instructions: "Rate as one of: good, bad\n{{ outputs }}", model: "openai:/gpt-4o-mini" }).register({ experimentId });
     const traces = makeTraces(5, { "gavel.experiment_id": experimentId });
-    await postSpans(gavel.url, traces.map((t) => t.root));
+    await postSpans(gavelOf().url, traces.map((t) => t.root));
     await new Promise((r) => setTimeout(r, 300));
     process.env.GAVEL_LLM_MAX_RETRIES = "0";
     try {
-      sim.inject({ kind: "server_error", times: 5, status: 500 });
+      simOf().inject({ kind: "server_error", times: 5, status: 500 });
       const failed = await finished((await api<BackfillJob>("POST", `/experiments/${experimentId}/scorers/fragile/backfill`, { since: "1h" })).body.jobId);
       expect(failed).toMatchObject({ status: "succeeded", done: 5, failed: 5, scored: 0 });
       const retried = await finished(
@@ -94,9 +85,9 @@ describe("backfill", () => {
       expect(retried).toMatchObject({ status: "succeeded", done: 5, scored: 5, failed: 0 });
     } finally {
       delete process.env.GAVEL_LLM_MAX_RETRIES;
-      sim.reset();
+      simOf().reset();
     }
-    const final = await query<{ n: string; errors: string }>(gavel.store.client, "SELECT count() AS n, countIf(Error != '') AS errors FROM gavel_assessments FINAL WHERE Name = 'fragile'");
+    const final = await query<{ n: string; errors: string }>(gavelOf().store.client, "SELECT count() AS n, countIf(Error != '') AS errors FROM gavel_assessments FINAL WHERE Name = 'fragile'");
     expect([Number(final[0]!.n), Number(final[0]!.errors)]).toEqual([5, 0]);
 
     const missing = await api<{ error: { code: string; message: string } }>("POST", `/experiments/${experimentId}/scorers/nope/backfill`, { since: "1h" });
@@ -114,9 +105,9 @@ describe("backfill", () => {
     const experimentId = await createExperiment("backfill-cli");
     await makeJudge({ name: "cli_judge", instructions: "Rate as one of: good, bad\n{{ outputs }}", model: "openai:/gpt-4o-mini" }).register({ experimentId });
     const traces = makeTraces(12, { "gavel.experiment_id": experimentId });
-    await postSpans(gavel.url, traces.map((t) => t.root));
+    await postSpans(gavelOf().url, traces.map((t) => t.root));
     await new Promise((r) => setTimeout(r, 300));
-    const env = { ...process.env, GAVEL_URL: gavel.url };
+    const env = { ...process.env, GAVEL_URL: gavelOf().url };
 
     const ok = await run(process.execPath, [CLI, "backfill", "--experiment", "backfill-cli", "--judge", "cli_judge", "--since", "2h"], { env });
     expect(ok.stdout).toMatch(/Backfill job-\w+ done: 12 scored, 0 failed, 0 skipped/);
@@ -125,15 +116,15 @@ describe("backfill", () => {
     expect(await rawCount("cli_judge")).toBe(12);
 
     process.env.GAVEL_LLM_MAX_RETRIES = "0";
-    sim.inject({ kind: "server_error", times: 2, status: 502 });
+    simOf().inject({ kind: "server_error", times: 2, status: 502 });
     const more = makeTraces(3, { "gavel.experiment_id": experimentId });
-    await postSpans(gavel.url, more.map((t) => t.root));
+    await postSpans(gavelOf().url, more.map((t) => t.root));
     await new Promise((r) => setTimeout(r, 300));
     const partial = await run(process.execPath, [CLI, "backfill", "--experiment", experimentId, "--judge", "cli_judge", "--since", "2h"], { env }).catch(
       (e: { code: number; stderr: string }) => e,
     );
     delete process.env.GAVEL_LLM_MAX_RETRIES;
-    sim.reset();
+    simOf().reset();
     expect((partial as { code: number }).code).toBe(1);
     expect((partial as { stderr: string }).stderr).toMatch(/finished with failures: 1 scored, 2 failed, 12 skipped.*--retry-errors/s);
 

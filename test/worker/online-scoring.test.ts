@@ -1,29 +1,21 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { init, shutdown, flush, createExperiment, setExperiment, startRun, trace, makeJudge, getLastActiveTraceId, evaluate } from "@gavel/sdk";
-import { startGavel, type RunningGavel } from "../../collector/src/server/gavel-server.js";
 import { judgeAssessmentId } from "../../collector/src/worker/assessment-id.js";
-import { startProviderSimulator, type ProviderSimulator } from "../simulator/src/index.js";
-import { tempConfig } from "../support/temp-store.js";
+import { useGavel } from "../support/use-gavel.js";
+import { useSimulator } from "../support/use-simulator.js";
 import { assessedTraces, eventually, makeTraces, metricValue, postSpans, query, traceIdOf } from "./support.js";
 
-const SETTLE_MS = 300;
+// Long enough that a loaded CI machine never stalls a settle period between two posts 100 ms apart.
+const SETTLE_MS = 1000;
 Object.assign(process.env, { GAVEL_SETTLE_MS: String(SETTLE_MS), GAVEL_WORKER_POLL_MS: "100", GAVEL_WORKER: "auto" });
 
-const cfg = tempConfig();
-let gavel: RunningGavel;
-let sim: ProviderSimulator;
-
-beforeAll(async () => {
-  sim = await startProviderSimulator();
-  Object.assign(process.env, sim.env());
-  gavel = await startGavel(cfg);
-  init({ url: gavel.url, serviceName: "live-app" });
+const simOf = useSimulator();
+const gavelOf = useGavel();
+beforeAll(() => {
+  init({ url: gavelOf().url, serviceName: "live-app" });
 });
 afterAll(async () => {
   await shutdown();
-  await gavel?.close();
-  await sim?.close();
-  cfg.cleanup();
 });
 
 const lookup = trace(function lookupOrder(id: string) {
@@ -74,7 +66,7 @@ describe("online scoring in the collector", () => {
     expect(offline.tables.evalResults).toHaveLength(2);
     await flush();
 
-    const client = gavel.store.client;
+    const client = gavelOf().store.client;
     const online = async () => {
       const rows = await query<{ TraceId: string; n: string }>(
         client,
@@ -115,7 +107,7 @@ describe("online scoring in the collector", () => {
     );
     expect(Number(judged[0]!.n)).toBe(0);
 
-    const metrics = await (await fetch(`${gavel.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gavelOf().url}/metrics`)).text();
     expect(metricValue(metrics, "gavel_worker_traces_scored_total", { judge: "helpfulness", model: "openai:/gpt-4o-mini", mode: "online" })).toBe(live.length);
     expect(metricValue(metrics, "gavel_worker_lag_seconds_count", { judge: "helpfulness" })).toBe(live.length);
     expect(metricValue(metrics, "gavel_llm_latency_seconds_count", { model: "openai:/gpt-4o-mini" })).toBe(live.length);
@@ -132,18 +124,18 @@ describe("online scoring in the collector", () => {
     started.push(registered);
     await registered.start({ sampleRate: 1 });
     const [t] = makeTraces(1, { "gavel.experiment_id": experimentId }, 4);
-    const client = gavel.store.client;
+    const client = gavelOf().store.client;
 
     // Children first: without its root a trace is never complete, however quiet.
-    await postSpans(gavel.url, t!.children.slice(0, 2));
+    await postSpans(gavelOf().url, t!.children.slice(0, 2));
     await new Promise((r) => setTimeout(r, SETTLE_MS + 400));
     expect((await assessedTraces(client, "settled")).size).toBe(0);
     // Root, then a span every 100 ms: each one restarts the settle period.
-    await postSpans(gavel.url, [t!.root]);
+    await postSpans(gavelOf().url, [t!.root]);
     const posted = [Date.now()];
     for (const child of t!.children.slice(2)) {
       await new Promise((r) => setTimeout(r, 100));
-      await postSpans(gavel.url, [child]);
+      await postSpans(gavelOf().url, [child]);
       posted.push(Date.now());
     }
     const lastPost = posted[posted.length - 1]!;
@@ -163,7 +155,7 @@ describe("online scoring in the collector", () => {
     setExperiment({ experimentId });
     const registered = await makeJudge(judgeConfig("lifecycle")).register({ experimentId });
     started.push(registered);
-    const client = gavel.store.client;
+    const client = gavelOf().store.client;
     const vip = trace(async function vip(q: string) {
       return `vip: ${q}`;
     }, { name: "vip" });
@@ -198,7 +190,7 @@ describe("online scoring in the collector", () => {
     await flush();
     await new Promise((r) => setTimeout(r, SETTLE_MS + 1200));
     expect((await assessedTraces(client, "lifecycle")).size).toBe(before);
-    const metrics = await (await fetch(`${gavel.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gavelOf().url}/metrics`)).text();
     expect(metricValue(metrics, "gavel_worker_active_judges")).toBe(0);
   });
 });
