@@ -117,6 +117,7 @@ export class SpanBatcher {
       if (err instanceof SpanRowsRejectedError && batch.length > 1) {
         // One request's rows failed the whole insert: store the others on their own,
         // so one sender's bad batch never costs the senders it was batched with.
+        this.stats.failedInserts++;
         for (const p of batch) await this.insertAlone(p);
         return;
       }

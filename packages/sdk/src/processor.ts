@@ -160,9 +160,14 @@ export function createGavelExporter(opts: { url?: string; apiKey?: string } = {}
   const key = opts.apiKey ?? apiKey();
   const headers = key !== undefined && !envHasAuthorization() ? { Authorization: `Bearer ${key}` } : undefined;
   const base = (opts.url ?? collectorUrl()).replace(/\/+$/, "");
+  // The exporter retries a 429/503 at most 5 times, and only within this timeout. The
+  // collector asks for 5 s between tries while ClickHouse is down, so OTel's default 10 s
+  // would allow one retry; 30 s lets all five ride out an outage of about 25 s.
+  const envTimeout = hasEnv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") || hasEnv("OTEL_EXPORTER_OTLP_TIMEOUT");
   return new OTLPTraceExporter({
     ...(envEndpoint ? {} : { url: `${base}/v1/traces` }),
     ...(headers ? { headers } : {}),
+    ...(envTimeout ? {} : { timeoutMillis: 30_000 }),
   }) as unknown as SpanExporter;
 }
 

@@ -506,7 +506,7 @@ export function badCompressionCase(r: Rand): FuzzCase {
 
 export function badHeadersCase(r: Rand): FuzzCase {
   const body = requestPb(validRequest(r, 2));
-  const h = pick(r, [
+  const h = pick<Record<string, string>>(r, [
     { "content-type": "text/plain" },
     { "content-type": "application/xml" },
     { "content-type": "multipart/form-data; boundary=x" },

@@ -31,6 +31,11 @@ export class RssSampler {
     }
   }
 
+  /** Milliseconds since the sampler started, for peakSince(). */
+  elapsed(): number {
+    return Date.now() - this.t0;
+  }
+
   /** Peak over samples taken from `fromMs` (since the sampler started) on. */
   peakSince(fromMs: number): number {
     return this.samples.filter((s) => s.t >= fromMs).reduce((m, s) => Math.max(m, s.rss), 0);
