@@ -1,5 +1,7 @@
 import type { NextFunction, Request, Response } from "express";
 import type { ZodType } from "zod";
+import { compileTraceFilter, ParamBag } from "../search/filter-compiler.js";
+import { SearchRequestError } from "../search/errors.js";
 
 /** An error the API reports to the caller as-is: status, stable code, and what to do next. */
 export class ApiError extends Error {
@@ -48,4 +50,15 @@ export function errorMiddleware(err: unknown, _req: Request, res: Response, _nex
   }
   console.error("[gavel] internal error:", err);
   sendError(res, 500, "INTERNAL", "Internal error in the Gavel collector; see its log. Retry, and report it if it persists.");
+}
+
+/** Compiles a filter a caller wants stored (sampling, backfill) so a bad one is a 400 now, not a failing job later. */
+export function assertValidFilter(filter: string | null | undefined): void {
+  if (!filter) return;
+  try {
+    compileTraceFilter(filter, new ParamBag());
+  } catch (err) {
+    if (err instanceof SearchRequestError) throw new ApiError(400, err.code, err.message, "filter");
+    throw err;
+  }
 }

@@ -2,9 +2,7 @@ import { Router } from "express";
 import { z } from "zod";
 import type { Store } from "../store/store.js";
 import { deleteScorer, getScorer, listScorers, listScorerVersions, registerScorer, setSampling } from "../store/queries/scorers.js";
-import { compileTraceFilter, ParamBag } from "../search/filter-compiler.js";
-import { SearchRequestError } from "../search/errors.js";
-import { ApiError, parseInput } from "./errors.js";
+import { ApiError, assertValidFilter, parseInput } from "./errors.js";
 
 const Name = z.string().trim().min(1, "name must not be empty").max(256);
 const SerializedJudge = z
@@ -58,14 +56,7 @@ export function scorersRouter(store: Store): Router {
   });
   r.post(`${base}/:name/sampling`, async (req, res) => {
     const body = parseInput(Sampling, req.body);
-    if (body.filter) {
-      try {
-        compileTraceFilter(body.filter, new ParamBag());
-      } catch (err) {
-        if (err instanceof SearchRequestError) throw new ApiError(400, err.code, err.message, "filter");
-        throw err;
-      }
-    }
+    assertValidFilter(body.filter);
     const s = await setSampling(store.client, req.params.experimentId, req.params.name, body);
     if (!s) throw new ApiError(404, "NOT_FOUND", `No registered judge "${req.params.name}" to sample with; register it first.`);
     res.json(s);

@@ -1,12 +1,10 @@
 import { Router } from "express";
 import { z } from "zod";
-import { compileTraceFilter, ParamBag } from "../search/filter-compiler.js";
-import { SearchRequestError } from "../search/errors.js";
 import { BackfillNotFoundError } from "../worker/backfill.js";
 import { parseSince } from "../worker/duration.js";
 import { PROMETHEUS_CONTENT_TYPE } from "../worker/metrics.js";
 import type { WorkerRuntime } from "../worker/runtime.js";
-import { ApiError, parseInput } from "./errors.js";
+import { ApiError, assertValidFilter, parseInput } from "./errors.js";
 
 /** GET /metrics, at the app root, in the Prometheus text format. */
 export function metricsRouter(runtime: WorkerRuntime): Router {
@@ -37,14 +35,7 @@ export function jobsRouter(runtime: WorkerRuntime): Router {
     if (sinceMs === undefined) {
       throw new ApiError(400, "INVALID_REQUEST", `"since" must be an ISO time (2025-01-31T00:00:00Z), a duration back from now (24h, 7d), or unix milliseconds; got "${body.since}".`, "since");
     }
-    if (body.filter) {
-      try {
-        compileTraceFilter(body.filter, new ParamBag());
-      } catch (err) {
-        if (err instanceof SearchRequestError) throw new ApiError(400, err.code, err.message, "filter");
-        throw err;
-      }
-    }
+    assertValidFilter(body.filter);
     try {
       const job = await runtime.jobs.start({
         experimentId: req.params.experimentId,

@@ -3,9 +3,8 @@ import { InvalidArgumentError } from "commander";
 import cliProgress from "cli-progress";
 import type { BackfillJob } from "../worker/backfill.js";
 import { parseSince } from "../worker/duration.js";
-import { callApi, collectorUrl } from "./http-client.js";
+import { callApi, collectorUrl, resolveExperimentId, seg } from "./http-client.js";
 
-const seg = encodeURIComponent;
 
 function versionFlag(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`"${v}" is not a version: use a whole number from 1.`);
@@ -17,22 +16,6 @@ function sinceFlag(v: string): string {
     throw new InvalidArgumentError(`"${v}" is not a time: use an ISO time (2025-01-31 or 2025-01-31T12:00:00Z) or a duration back from now (90m, 24h, 7d).`);
   }
   return v;
-}
-
-/** An experiment id, or else a name. */
-async function resolveExperiment(url: string, idOrName: string): Promise<string> {
-  try {
-    return (await callApi<{ experimentId: string }>(url, "GET", `/api/v1/experiments/${seg(idOrName)}`)).experimentId;
-  } catch (err) {
-    // Only "no such id" falls through to the name; auth and network errors are the answer.
-    if (!/^No experiment/.test((err as Error).message)) throw err;
-  }
-  try {
-    return (await callApi<{ experimentId: string }>(url, "GET", `/api/v1/experiments/by-name/${seg(idOrName)}`)).experimentId;
-  } catch (err) {
-    if (!/^No experiment/.test((err as Error).message)) throw err;
-    throw new Error(`No experiment with id or name "${idOrName}". List them with: gavel sql "SELECT ExperimentId, Name FROM gavel_experiments FINAL"`);
-  }
 }
 
 export function registerBackfillCommand(program: Command): void {
@@ -50,7 +33,7 @@ export function registerBackfillCommand(program: Command): void {
     .action(
       async (opts: { experiment: string; judge: string; since: string; version?: number; filter?: string; retryErrors?: boolean; progress: boolean; url?: string }) => {
         const url = collectorUrl(opts.url);
-        const experimentId = await resolveExperiment(url, opts.experiment);
+        const experimentId = await resolveExperimentId(url, opts.experiment);
         let job = await callApi<BackfillJob>(url, "POST", `/api/v1/experiments/${seg(experimentId)}/scorers/${seg(opts.judge)}/backfill`, {
           since: opts.since,
           ...(opts.version !== undefined ? { version: opts.version } : {}),

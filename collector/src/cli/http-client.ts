@@ -27,7 +27,8 @@ export async function callApi<T>(baseUrl: string, method: string, path: string, 
   return json as T;
 }
 
-const seg = (s: string) => encodeURIComponent(s);
+/** Percent-encode one URL path segment. */
+export const seg = (s: string) => encodeURIComponent(s);
 
 /** An experiment id, or else a name; errors other than "not found" are the answer. */
 export async function resolveExperimentId(url: string, idOrName: string): Promise<string> {
