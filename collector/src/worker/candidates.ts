@@ -131,11 +131,23 @@ export async function findCandidates(client: ClickHouseClient, q: CandidateQuery
       AND AssessmentId = ${judgeAssessmentIdSql("TraceId", name, version)})`,
     `(${filter})`,
   );
+  return selectCandidates(client, p, { lastSeen: LAST_SEEN, join: activityJoin(window), conds, limit: q.limit });
+}
+
+/**
+ * Trace summaries matching `conds`, one row per trace (a root stored twice counts once), oldest
+ * first: the shape both the online worker and backfill read.
+ */
+async function selectCandidates(
+  client: ClickHouseClient,
+  p: ParamBag,
+  q: { lastSeen: string; join: string; conds: string[]; limit: number },
+): Promise<Candidate[]> {
   const rs = await client.query({
-    query: `SELECT ${SUMMARY_COLUMNS}, toString(toUnixTimestamp64Milli(${LAST_SEEN})) AS LastSeenMs
+    query: `SELECT ${SUMMARY_COLUMNS}, toString(toUnixTimestamp64Milli(${q.lastSeen})) AS LastSeenMs
 FROM gavel_traces AS t
-${activityJoin(window)}
-WHERE ${conds.join("\n  AND ")}
+${q.join}
+WHERE ${q.conds.join("\n  AND ")}
 ORDER BY t.Timestamp, t.TraceId
 LIMIT 1 BY t.TraceId
 LIMIT ${p.add("UInt32", q.limit)}`,
@@ -233,17 +245,7 @@ export async function tracePage(client: ClickHouseClient, q: RangeQuery & { afte
     conds.push(`t.Timestamp >= ${ts} AND (t.Timestamp > ${ts} OR t.TraceId > ${p.add("String", q.after.traceId)})`);
   }
   conds.push(`(${compileTraceFilter(q.filter ?? undefined, p)})`);
-  const rs = await client.query({
-    query: `SELECT ${SUMMARY_COLUMNS}, toString(toUnixTimestamp64Milli(t.InsertedAt)) AS LastSeenMs
-FROM gavel_traces AS t
-WHERE ${conds.join("\n  AND ")}
-ORDER BY t.Timestamp, t.TraceId
-LIMIT 1 BY t.TraceId
-LIMIT ${p.add("UInt32", q.limit)}`,
-    query_params: p.values,
-    format: "JSONEachRow",
-  });
-  return (await rs.json<Row>()).map(toCandidate);
+  return selectCandidates(client, p, { lastSeen: "t.InsertedAt", join: "", conds, limit: q.limit });
 }
 
 export interface TraceStates {
