@@ -354,20 +354,7 @@ function SpanDetail({ span, isRoot }: { span: Span; isRoot: boolean }) {
         {attrs.length === 0 ? (
           <p className="muted">None.</p>
         ) : (
-          <table className="attrs">
-            <tbody>
-              {attrs
-                .sort(([a], [b]) => a.localeCompare(b))
-                .map(([k, v]) => (
-                  <tr key={k}>
-                    <th className="mono">{k}</th>
-                    <td>
-                      <div className="attr-val">{v}</div>
-                    </td>
-                  </tr>
-                ))}
-            </tbody>
-          </table>
+          <AttrTable entries={attrs.sort(([a], [b]) => a.localeCompare(b))} />
         )}
       </details>
       <details open={span.events.length > 0 && span.events.length <= 10}>
@@ -383,18 +370,7 @@ function SpanDetail({ span, isRoot }: { span: Span; isRoot: boolean }) {
                 <strong>{ev.name}</strong>{" "}
                 <span className="muted small">+{formatDuration(Number(BigInt(ev.timeUnixNano) - t0) / 1e6)}</span>
                 {Object.keys(ev.attributes).length > 0 && (
-                  <table className="attrs">
-                    <tbody>
-                      {Object.entries(ev.attributes).map(([k, v]) => (
-                        <tr key={k}>
-                          <th className="mono">{k}</th>
-                          <td>
-                            <div className="attr-val">{v}</div>
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
+                  <AttrTable entries={Object.entries(ev.attributes)} />
                 )}
               </li>
             ))}
@@ -475,5 +451,23 @@ function AssessmentsPanel({
         </ul>
       )}
     </section>
+  );
+}
+
+/** Attribute keys and values as a table; values are text, never HTML. */
+function AttrTable({ entries }: { entries: [string, string][] }) {
+  return (
+    <table className="attrs">
+      <tbody>
+        {entries.map(([k, v]) => (
+          <tr key={k}>
+            <th className="mono">{k}</th>
+            <td>
+              <div className="attr-val">{v}</div>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
