@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { gzipSync } from "node:zlib";
+import { request } from "node:http";
 import { useGavel } from "../support/use-gavel.js";
 import { jsonBody, makeSpans, protobufBody } from "../support/otlp-bodies.js";
 import { sql } from "../support/gavel-process.js";
@@ -82,5 +83,34 @@ describe("OTLP/HTTP receiver", () => {
     expect(Number(ans.partialSuccess.rejectedSpans)).toBe(2);
     expect(ans.partialSuccess.errorMessage).not.toBe("");
     expect(await countTraces([list[0]!.traceId, list[3]!.traceId])).toBe(2);
+  });
+
+  it("stores a body sent without Content-Length (chunked), and never mixes one body's bytes into the next", async () => {
+    // Reused body buffers: a large request, then small ones that must not see its leftovers.
+    const large = makeSpans(300, { "gavel.inputs": "x".repeat(400) });
+    const small = [makeSpans(1), makeSpans(2), makeSpans(1, { "gavel.inputs": "tiny" })];
+    expect((await post(protobufBody(large), { "content-type": "application/x-protobuf" })).status).toBe(200);
+    const answers = await Promise.all(small.map((s) => post(protobufBody(s), { "content-type": "application/x-protobuf" })));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    const chunked = makeSpans(3);
+    const body = protobufBody(chunked);
+    const status = await new Promise<number>((resolve, reject) => {
+      const u = new URL(`${gavelOf().url}/v1/traces`);
+      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: "POST", headers: { "content-type": "application/x-protobuf" } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on("error", reject);
+      // Three writes and no Content-Length: Node sends Transfer-Encoding: chunked.
+      req.write(body.subarray(0, 10));
+      req.write(body.subarray(10, 200));
+      req.end(body.subarray(200));
+    });
+    expect(status).toBe(200);
+    const all = [...large, ...small.flat(), ...chunked];
+    expect(await countTraces(all.map((s) => s.spanContext().traceId))).toBe(all.length);
+    const ids = small.flat().map((s) => s.spanContext().spanId);
+    const rows = await sql<{ SpanId: string; inputs: string }>(gavelOf().url, "SELECT SpanId, SpanAttributes['gavel.inputs'] AS inputs FROM otel_traces WHERE SpanId IN {ids:Array(String)}", { ids });
+    expect(rows.map((r) => r.inputs).sort()).toEqual(["", "", "", "tiny"]);
   });
 });

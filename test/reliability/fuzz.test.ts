@@ -37,6 +37,7 @@ import {
 } from "./lib/fuzz-cases.js";
 import { requestJson, requestPb, type KV } from "./lib/otlp-model.js";
 import { MiB, mib, RssSampler, rssOf } from "./lib/rss.js";
+import { transcoderAgreement } from "../support/transcoder-agreement.js";
 
 // Fixed seeds: a failure names its case index, and the same index rebuilds the same body.
 const SEED_DECODER = 0x5eed_0001;
@@ -123,11 +124,18 @@ describe("fuzzing the OTLP decoders and the HTTP receiver", () => {
     const choose = chooser(DECODER_MIX);
     const stats = new Map<string, ClassStats>();
     const bugs: string[] = [];
+    const paths = { fast: 0, decoder: 0 };
     const t0 = performance.now();
     for (let i = 0; i < DECODER_CASES; i++) {
       const c = choose(r)(r, pool, []);
       const s = bump(stats, `${c.cls}/${c.format}`);
       const where = `case ${i} (${c.cls}/${c.format}, ${c.body.length} bytes)`;
+      if (c.format === "protobuf") {
+        // The receiver's fast path must store exactly what the decoder would.
+        const a = transcoderAgreement(c.body);
+        paths[a.path]++;
+        if (a.problem) bugs.push(`${where}: ${a.problem}`);
+      }
       let d: DecodedSpans;
       try {
         d = decodeLikeReceiver(c.format, c.body);
@@ -159,8 +167,10 @@ describe("fuzzing the OTLP decoders and the HTTP receiver", () => {
       if (bugs.length > 20) break;
     }
     const ms = performance.now() - t0;
-    console.log(`[fuzz] decoders: ${DECODER_CASES} cases in ${(ms / 1000).toFixed(1)} s (seed ${SEED_DECODER.toString(16)})\n${table(stats)}`);
+    console.log(`[fuzz] decoders: ${DECODER_CASES} cases in ${(ms / 1000).toFixed(1)} s (seed ${SEED_DECODER.toString(16)}); ` +
+      `protobuf bodies: ${paths.fast} on the fast path, ${paths.decoder} left to the decoder\n${table(stats)}`);
     expect(bugs).toEqual([]);
+    expect(paths.fast).toBeGreaterThan(DECODER_CASES / 50);
   }, 120_000);
 
   describe("over HTTP against a collector process", () => {

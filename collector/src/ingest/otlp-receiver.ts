@@ -3,14 +3,14 @@ import { gunzip, inflate } from "node:zlib";
 import { promisify } from "node:util";
 import type { GavelConfig } from "../config/config.js";
 import type { Store } from "../store/store.js";
-import { decodeTraceRequestProtobuf } from "../otlp/decode-protobuf.js";
 import { decodeTraceRequestJson } from "../otlp/decode-json.js";
+import { decodeProtobufToRowBinary, transcodeTraceRequestProtobuf, type RowBinarySpans } from "../otlp/protobuf-to-rowbinary.js";
 import { OtlpDecodeError } from "../otlp/errors.js";
 import { encodeExportResponse, encodeRpcStatus } from "../otlp/encode-response.js";
 import { encodeSpansRowBinary } from "../store/rowbinary.js";
 import { OverloadedError, StoreUnavailableError } from "./span-batcher.js";
+import { BodyBuffers } from "./body-buffers.js";
 import { SpanRowsRejectedError } from "../store/span-writer.js";
-import type { DecodedSpans } from "../store/span-row.js";
 
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
@@ -35,29 +35,56 @@ function wireFormatOf(req: Request): WireFormat | null {
   return null;
 }
 
-/** Reads the raw body, refusing it as soon as it passes the limit instead of buffering it all. */
-function readBody(req: Request, limit: number): Promise<Buffer> {
+interface Body {
+  bytes: Buffer;
+  /** Gives a pooled buffer back; call once the body has been decoded. */
+  release(): void;
+}
+
+/**
+ * Reads the raw body, refusing it as soon as it passes the limit instead of buffering it
+ * all. With a Content-Length (what OTLP exporters send) it goes into a reused buffer.
+ */
+function readBody(req: Request, limit: number, pool: BodyBuffers): Promise<Body> {
   const declared = Number(req.headers["content-length"] ?? NaN);
   if (declared > limit) {
     req.resume();
     return Promise.reject(new HttpFailure(413, RPC_RESOURCE_EXHAUSTED, `Request body of ${declared} bytes exceeds the limit of ${limit} bytes (GAVEL_MAX_BODY_BYTES); send smaller batches.`));
   }
+  const pooled = Number.isSafeInteger(declared) && declared >= 0 ? pool.take(declared) : undefined;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    const fail = (e: Error) => {
+      failed = true;
+      if (pooled) pool.release(pooled);
+      reject(e);
+    };
     req.on("data", (c: Buffer) => {
       if (failed) return;
-      size += c.length;
-      if (size > limit) {
-        failed = true;
-        reject(new HttpFailure(413, RPC_RESOURCE_EXHAUSTED, `Request body exceeds the limit of ${limit} bytes (GAVEL_MAX_BODY_BYTES); send smaller batches.`));
+      if (size + c.length > limit) {
+        fail(new HttpFailure(413, RPC_RESOURCE_EXHAUSTED, `Request body exceeds the limit of ${limit} bytes (GAVEL_MAX_BODY_BYTES); send smaller batches.`));
         return;
       }
-      chunks.push(c);
+      if (pooled) {
+        // Node's HTTP parser never delivers more than Content-Length; guard anyway.
+        if (size + c.length > declared) {
+          fail(new HttpFailure(400, RPC_INVALID_ARGUMENT, `The body is longer than its Content-Length (${declared} bytes).`));
+          return;
+        }
+        c.copy(pooled, size);
+      } else {
+        chunks.push(c);
+      }
+      size += c.length;
     });
-    req.on("end", () => failed || resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on("error", (e) => failed || reject(e));
+    req.on("end", () => {
+      if (failed) return;
+      if (pooled) resolve({ bytes: pooled.subarray(0, size), release: () => pool.release(pooled) });
+      else resolve({ bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), release: () => undefined });
+    });
+    req.on("error", (e) => failed || fail(e));
   });
 }
 
@@ -78,15 +105,19 @@ async function decompress(req: Request, body: Buffer, limit: number): Promise<Bu
   }
 }
 
-function decode(format: WireFormat, body: Buffer): DecodedSpans {
-  if (format === "protobuf") return decodeTraceRequestProtobuf(body);
+/** The request's spans as otel_traces RowBinary rows, by the reference decoders. */
+function decode(format: WireFormat, body: Buffer): RowBinarySpans {
+  if (format === "protobuf") return decodeProtobufToRowBinary(body);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString("utf8"));
   } catch (err) {
     throw new OtlpDecodeError(`The body is not valid JSON: ${(err as Error).message}`);
   }
-  return decodeTraceRequestJson(parsed);
+  const decoded = decodeTraceRequestJson(parsed);
+  const out: RowBinarySpans = { body: encodeSpansRowBinary(decoded.rows), rows: decoded.rows.length, rejected: decoded.rejected };
+  if (decoded.rejectReason !== undefined) out.rejectReason = decoded.rejectReason;
+  return out;
 }
 
 function sendStatus(res: Response, format: WireFormat, f: HttpFailure): void {
@@ -100,6 +131,7 @@ function sendStatus(res: Response, format: WireFormat, f: HttpFailure): void {
  * the batcher groups concurrent requests into one insert.
  */
 export function otlpTracesHandler(store: Store, config: GavelConfig) {
+  const bodies = new BodyBuffers();
   return async (req: Request, res: Response): Promise<void> => {
     const format = wireFormatOf(req);
     if (!format) {
@@ -114,18 +146,29 @@ export function otlpTracesHandler(store: Store, config: GavelConfig) {
         req.resume();
         throw full;
       }
-      const raw = await readBody(req, config.maxBodyBytes);
-      const body = await decompress(req, raw, config.maxBodyBytes);
-      let decoded: DecodedSpans;
+      const raw = await readBody(req, config.maxBodyBytes, bodies);
+      // Rows are queued (fast path) or decoded (reference path) before the body is released.
+      let stored: Promise<void> | undefined;
+      let decoded: RowBinarySpans | undefined;
       try {
-        decoded = decode(format, body);
+        const body = await decompress(req, raw.bytes, config.maxBodyBytes);
+        // Fast path: rows go straight into the batch being filled (protobuf-to-rowbinary.ts).
+        if (format === "protobuf") stored = store.batcher.append((w) => transcodeTraceRequestProtobuf(body, w));
+        if (!stored) decoded = decode(format, body);
       } catch (err) {
         if (err instanceof OtlpDecodeError) throw new HttpFailure(400, RPC_INVALID_ARGUMENT, `Undecodable OTLP ${format} body: ${err.message}`);
         throw err;
+      } finally {
+        raw.release();
       }
-      if (decoded.rows.length > 0) {
-        await store.batcher.submit(encodeSpansRowBinary(decoded.rows), decoded.rows.length);
+      if (stored) {
+        await stored;
+        const out = encodeExportResponse(format, 0);
+        res.status(200).type(out.contentType).send(out.body);
+        return;
       }
+      decoded = decoded!;
+      if (decoded.rows > 0) await store.batcher.submit(decoded.body, decoded.rows);
       const out = encodeExportResponse(format, decoded.rejected, decoded.rejectReason);
       res.status(200).type(out.contentType).send(out.body);
     } catch (err) {

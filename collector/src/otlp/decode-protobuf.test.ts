@@ -1,58 +1,21 @@
 // Wire-level behaviour of the protobuf decoder on hand-built bodies: what it
 // skips, what it rejects per span, and what makes the whole request invalid.
 import { describe, expect, it } from "vitest";
-import { decodeTraceRequestProtobuf } from "./decode-protobuf.js";
-import { OtlpDecodeError } from "./errors.js";
+import { decodeTraceRequestProtobuf as decodeReference, type DecodeOptions } from "./decode-protobuf.js";
+import { transcoderAgreement } from "../../../test/support/transcoder-agreement.js";
 
-type Bytes = number[];
-
-function varint(v: number | bigint): Bytes {
-  let n = BigInt.asUintN(64, BigInt(v));
-  const out: Bytes = [];
-  while (n >= 0x80n) {
-    out.push(Number(n & 0x7fn) | 0x80);
-    n >>= 7n;
-  }
-  out.push(Number(n));
-  return out;
+/**
+ * The decoder, with every hand-built body here also given to the ingest fast path
+ * (protobuf-to-rowbinary.ts): it must write exactly the decoder's rows or leave the body to it.
+ */
+function decodeTraceRequestProtobuf(body: Uint8Array, opts?: DecodeOptions): ReturnType<typeof decodeReference> {
+  expect(transcoderAgreement(body, opts?.maxAnyValueDepth).problem).toBeUndefined();
+  return decodeReference(body, opts);
 }
-const tag = (field: number, wt: number): Bytes => varint(field * 8 + wt);
-const ld = (field: number, body: Bytes): Bytes => [...tag(field, 2), ...varint(body.length), ...body];
-const utf8 = (s: string): Bytes => [...Buffer.from(s, "utf8")];
-const str = (field: number, s: string): Bytes => ld(field, utf8(s));
-const vint = (field: number, v: number | bigint): Bytes => [...tag(field, 0), ...varint(v)];
-const fixed64 = (field: number, v: bigint): Bytes => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(v);
-  return [...tag(field, 1), ...b];
-};
-const fixed32 = (field: number, v: number): Bytes => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v);
-  return [...tag(field, 5), ...b];
-};
-const dbl = (field: number, v: number): Bytes => {
-  const b = Buffer.alloc(8);
-  b.writeDoubleLE(v);
-  return [...tag(field, 1), ...b];
-};
-const hex = (h: string): Bytes => [...Buffer.from(h, "hex")];
-
-// OTLP messages.
-const anyStr = (s: string): Bytes => str(1, s);
-const anyInt = (v: number | bigint): Bytes => vint(3, v);
-const anyArr = (...items: Bytes[]): Bytes => ld(5, items.flatMap((i) => ld(1, i)));
-const anyKv = (...kvs: Bytes[]): Bytes => ld(6, kvs.flatMap((k) => ld(1, k)));
-const kv = (key: string, value: Bytes, junk: Bytes = []): Bytes => [...str(1, key), ...ld(2, value), ...junk];
-const req = (...resourceSpans: Bytes[]): Uint8Array => Uint8Array.from(resourceSpans.flatMap((r) => ld(1, r)));
-const rs = (resource: Bytes | undefined, ...scopeSpans: Bytes[]): Bytes => [
-  ...(resource ? ld(1, resource) : []),
-  ...scopeSpans.flatMap((s) => ld(2, s)),
-];
-const ss = (scope: Bytes | undefined, ...spans: Bytes[]): Bytes => [
-  ...(scope ? ld(1, scope) : []),
-  ...spans.flatMap((s) => ld(2, s)),
-];
+import { OtlpDecodeError } from "./errors.js";
+import {
+  anyArr, anyInt, anyKv, anyStr, dbl, fixed32, fixed64, hex, kv, ld, req, rs, ss, str, tag, utf8, varint, vint, type Bytes,
+} from "../../../test/support/protobuf-bytes.js";
 
 const TRACE = "5b8efff798038103d269b633813fc60c";
 const SPAN = "eee19b7ec3c1b174";

@@ -130,6 +130,16 @@ export function decodeTraceRequestProtobuf(buf: Uint8Array, opts?: DecodeOptions
   return new TraceRequestDecoder(buf, opts?.maxAnyValueDepth ?? DEFAULT_MAX_ANY_VALUE_DEPTH).run();
 }
 
+/**
+ * Reads single AnyValues of `buf` as pdata's AsString(): the transcoder's path for the
+ * rare array, kvlist and bytes values. Returns undefined for a value nested deeper than
+ * maxDepth (its span must be rejected); throws OtlpDecodeError like the decoder.
+ */
+export function anyValueReader(buf: Uint8Array, maxDepth = DEFAULT_MAX_ANY_VALUE_DEPTH): (start: number, end: number) => string | undefined {
+  const d = new TraceRequestDecoder(buf, maxDepth);
+  return (start, end) => d.anyValueAt(start, end);
+}
+
 class TraceRequestDecoder extends ProtoReader {
   private readonly rows: SpanRow[] = [];
   private readonly rej = new Rejections();
@@ -164,6 +174,13 @@ class TraceRequestDecoder extends ProtoReader {
     const reason = this.rej.message();
     if (reason !== undefined) out.rejectReason = reason;
     return out;
+  }
+
+  anyValueAt(start: number, end: number): string | undefined {
+    this.pos = start;
+    this.tooDeep = false;
+    const v = this.anyValue(end, 1);
+    return this.tooDeep ? undefined : v;
   }
 
   /** Skips an unknown field; a known field arriving here has the wrong wire type. */

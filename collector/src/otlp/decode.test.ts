@@ -7,7 +7,17 @@ import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { TraceState } from "@opentelemetry/core";
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type HrTime } from "@opentelemetry/api";
-import { decodeTraceRequestProtobuf } from "./decode-protobuf.js";
+import { decodeTraceRequestProtobuf as decodeReference, type DecodeOptions } from "./decode-protobuf.js";
+import { transcoderAgreement } from "../../../test/support/transcoder-agreement.js";
+
+/**
+ * The decoder, with every SDK-serialised body here also given to the ingest fast path
+ * (protobuf-to-rowbinary.ts): it must write exactly the decoder's rows or leave the body to it.
+ */
+function decodeTraceRequestProtobuf(body: Uint8Array, opts?: DecodeOptions): ReturnType<typeof decodeReference> {
+  expect(transcoderAgreement(body, opts?.maxAnyValueDepth).problem).toBeUndefined();
+  return decodeReference(body, opts);
+}
 import { decodeTraceRequestJson } from "./decode-json.js";
 import type { SpanRow } from "../store/span-row.js";
 

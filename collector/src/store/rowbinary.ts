@@ -11,24 +11,31 @@ export const SPAN_COLUMNS = [
 const MAX_U64 = (1n << 64n) - 1n;
 const MAX_I64 = (1n << 63n) - 1n;
 
+const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
+
 /**
  * A growable byte buffer for ClickHouse RowBinary. RowBinary costs ~5.7 µs a span
  * in JS against 17–19 µs for JSON.stringify (DESIGN.md), and the engine parses it
- * faster too.
+ * faster too. The `*From` methods copy bytes straight out of another buffer (the
+ * OTLP protobuf body), so the hot path never builds a JS string.
  */
-class RowBinaryWriter {
+export class RowBinaryWriter {
   buf: Buffer;
   pos = 0;
   constructor(initial: number) {
-    this.buf = Buffer.allocUnsafe(initial);
+    this.buf = Buffer.allocUnsafe(Math.max(64, initial));
   }
-  private ensure(n: number): void {
+  ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+  }
+  /** The bytes written so far (a view, not a copy). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.pos);
   }
   varint(n: number): void {
     this.ensure(10);
@@ -54,6 +61,41 @@ class RowBinaryWriter {
     this.buf.write(s, this.pos, "utf8");
     this.pos += n;
   }
+  /** Raw bytes src[off, off+n), no length prefix. */
+  rawFrom(src: Uint8Array, off: number, n: number): void {
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    // A call into native copy costs more than a short JS loop.
+    if (n <= 32) for (let i = off, e = off + n; i < e; i++) buf[p++] = src[i]!;
+    else buf.set(src.subarray(off, off + n), p);
+    this.pos += n;
+  }
+  /** A String column from UTF-8 bytes the caller has validated. */
+  stringFrom(src: Uint8Array, off: number, n: number): void {
+    this.varint(n);
+    this.rawFrom(src, off, n);
+  }
+  /** A String column holding the lower-case hex of src[off, off+n). */
+  hexFrom(src: Uint8Array, off: number, n: number): void {
+    this.varint(n * 2);
+    this.ensure(n * 2);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = off, e = off + n; i < e; i++) {
+      const b = src[i]!;
+      buf[p++] = HEX_DIGITS[b >>> 4]!;
+      buf[p++] = HEX_DIGITS[b & 15]!;
+    }
+    this.pos = p;
+  }
+  /** Eight bytes little-endian from two uint32 halves. */
+  u32pair(lo: number, hi: number): void {
+    this.ensure(8);
+    this.buf.writeUInt32LE(lo >>> 0, this.pos);
+    this.buf.writeUInt32LE(hi >>> 0, this.pos + 4);
+    this.pos += 8;
+  }
   u64(v: bigint): void {
     this.ensure(8);
     this.buf.writeBigUInt64LE(v, this.pos);
@@ -74,7 +116,6 @@ class RowBinaryWriter {
     }
   }
 }
-
 
 export function encodeSpansRowBinary(rows: readonly SpanRow[]): Buffer {
   const w = new RowBinaryWriter(Math.max(4096, rows.length * 1536));
@@ -111,5 +152,5 @@ export function encodeSpansRowBinary(rows: readonly SpanRow[]): Buffer {
     w.varint(ln.length);
     for (const l of ln) w.map(l.attributes);
   }
-  return w.buf.subarray(0, w.pos);
+  return w.bytes();
 }
