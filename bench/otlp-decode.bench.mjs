@@ -13,6 +13,8 @@ import { ProtobufTraceSerializer, JsonTraceSerializer } from "@opentelemetry/otl
 import { buildSpans } from "./lib/llm-spans.mjs";
 import { decodeTraceRequestProtobuf } from "../collector/dist/otlp/decode-protobuf.js";
 import { decodeTraceRequestJson } from "../collector/dist/otlp/decode-json.js";
+import { transcodeTraceRequestProtobuf } from "../collector/dist/otlp/protobuf-to-rowbinary.js";
+import { RowBinaryWriter, encodeSpansRowBinary } from "../collector/dist/store/rowbinary.js";
 import {
   goFloatString,
   goJsonArray,
@@ -195,6 +197,24 @@ if (ours.rows.length !== SPANS || canon(ours) !== canon(theirs) || canon(ours) !
   process.exit(1);
 }
 
+// What the collector stores: RowBinary. The transcoder (its hot path) writes it straight from
+// the protobuf body into a reused buffer, as the batcher's arena does.
+const arena = new RowBinaryWriter(pbBody.length * 2);
+const transcode = (b) => {
+  arena.pos = 0;
+  if (transcodeTraceRequestProtobuf(b, arena) === undefined) throw new Error("the transcoder left the body to the decoder");
+  return arena.bytes();
+};
+if (Buffer.compare(transcode(pbBody), encodeSpansRowBinary(ours.rows)) !== 0) {
+  console.error("the transcoder's RowBinary differs from the decoder's; refusing to benchmark");
+  process.exit(1);
+}
+const toRowBinary = [
+  ["(d) Gavel transcoder: protobuf → RowBinary (the collector's path)", measure(transcode, pbBody)],
+  ["(e) Gavel decoder → rows → RowBinary encoder", measure((b) => encodeSpansRowBinary(decodeTraceRequestProtobuf(b).rows), pbBody)],
+  ["(f) protobufjs reflection + map → rows → RowBinary encoder", measure((b) => encodeSpansRowBinary(decodeReflection(b).rows), pbBody)],
+];
+
 const results = [
   ["(a) Gavel protobuf decoder → rows", measure((b) => decodeTraceRequestProtobuf(b), pbBody)],
   ["(b) protobufjs reflection decode + map → rows", measure((b) => decodeReflection(b), pbBody)],
@@ -209,3 +229,11 @@ console.log("| --- | ---: | ---: | ---: |");
 for (const [name, r] of results) console.log(`| ${name} | ${fmt(r.median)} | ${fmt(r.best)} | ${r.usPerSpan.toFixed(2)} |`);
 console.log("");
 console.log(`(a)/(b) = ${(results[0][1].median / results[1][1].median).toFixed(2)}×; (a)/(c) = ${(results[0][1].median / results[2][1].median).toFixed(2)}×; ${ROUNDS} rounds of ${ROUND_MS} ms after warm-up.`);
+console.log("");
+console.log("To RowBinary, what the collector inserts:");
+console.log("");
+console.log("| path | spans/s (median) | spans/s (best) | µs/span |");
+console.log("| --- | ---: | ---: | ---: |");
+for (const [name, r] of toRowBinary) console.log(`| ${name} | ${fmt(r.median)} | ${fmt(r.best)} | ${r.usPerSpan.toFixed(2)} |`);
+console.log("");
+console.log(`(d)/(e) = ${(toRowBinary[0][1].median / toRowBinary[1][1].median).toFixed(2)}×; (d)/(f) = ${(toRowBinary[0][1].median / toRowBinary[2][1].median).toFixed(2)}×.`);

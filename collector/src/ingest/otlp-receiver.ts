@@ -4,10 +4,10 @@ import { promisify } from "node:util";
 import type { GavelConfig } from "../config/config.js";
 import type { Store } from "../store/store.js";
 import { decodeTraceRequestJson } from "../otlp/decode-json.js";
-import { decodeProtobufToRowBinary, transcodeTraceRequestProtobuf, type RowBinarySpans } from "../otlp/protobuf-to-rowbinary.js";
+import { decodeProtobufToRowBinary, transcodeTraceRequestProtobuf } from "../otlp/protobuf-to-rowbinary.js";
 import { OtlpDecodeError } from "../otlp/errors.js";
 import { encodeExportResponse, encodeRpcStatus } from "../otlp/encode-response.js";
-import { encodeSpansRowBinary } from "../store/rowbinary.js";
+import { encodeDecodedSpans, type RowBinarySpans } from "../store/rowbinary.js";
 import { OverloadedError, StoreUnavailableError } from "./span-batcher.js";
 import { BodyBuffers } from "./body-buffers.js";
 import { SpanRowsRejectedError } from "../store/span-writer.js";
@@ -114,10 +114,7 @@ function decode(format: WireFormat, body: Buffer): RowBinarySpans {
   } catch (err) {
     throw new OtlpDecodeError(`The body is not valid JSON: ${(err as Error).message}`);
   }
-  const decoded = decodeTraceRequestJson(parsed);
-  const out: RowBinarySpans = { body: encodeSpansRowBinary(decoded.rows), rows: decoded.rows.length, rejected: decoded.rejected };
-  if (decoded.rejectReason !== undefined) out.rejectReason = decoded.rejectReason;
-  return out;
+  return encodeDecodedSpans(decodeTraceRequestJson(parsed));
 }
 
 function sendStatus(res: Response, format: WireFormat, f: HttpFailure): void {
@@ -161,15 +158,9 @@ export function otlpTracesHandler(store: Store, config: GavelConfig) {
       } finally {
         raw.release();
       }
-      if (stored) {
-        await stored;
-        const out = encodeExportResponse(format, 0);
-        res.status(200).type(out.contentType).send(out.body);
-        return;
-      }
-      decoded = decoded!;
-      if (decoded.rows > 0) await store.batcher.submit(decoded.body, decoded.rows);
-      const out = encodeExportResponse(format, decoded.rejected, decoded.rejectReason);
+      if (decoded && decoded.rows > 0) stored = store.batcher.submit(decoded.body, decoded.rows);
+      await stored;
+      const out = encodeExportResponse(format, decoded?.rejected ?? 0, decoded?.rejectReason);
       res.status(200).type(out.contentType).send(out.body);
     } catch (err) {
       if (err instanceof HttpFailure) return sendStatus(res, format, err);

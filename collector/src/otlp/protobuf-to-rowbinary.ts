@@ -1,18 +1,9 @@
 import { isUtf8 } from "node:buffer";
-import { RowBinaryWriter, encodeSpansRowBinary } from "../store/rowbinary.js";
+import { RowBinaryWriter, encodeDecodedSpans, type RowBinarySpans } from "../store/rowbinary.js";
 import { DEFAULT_MAX_ANY_VALUE_DEPTH, SPAN_KIND_NAMES, STATUS_CODE_NAMES, goFloatString, int64String } from "./any-value.js";
 import { anyValueReader, decodeTraceRequestProtobuf } from "./decode-protobuf.js";
 import { OtlpDecodeError } from "./errors.js";
 import { ProtoReader } from "./protobuf-reader.js";
-
-/** otel_traces rows of one OTLP request, RowBinary-encoded in SPAN_COLUMNS order. */
-export interface RowBinarySpans {
-  body: Buffer;
-  rows: number;
-  /** Spans dropped because they were invalid, for partial_success. */
-  rejected: number;
-  rejectReason?: string;
-}
 
 /**
  * Appends the otel_traces RowBinary rows of an OTLP/protobuf `ExportTraceServiceRequest`
@@ -42,10 +33,7 @@ export function transcodeTraceRequestProtobuf(
 
 /** The reference path: decoder → rows → RowBinary, with per-span rejections; throws OtlpDecodeError. */
 export function decodeProtobufToRowBinary(buf: Uint8Array, maxAnyValueDepth = DEFAULT_MAX_ANY_VALUE_DEPTH): RowBinarySpans {
-  const decoded = decodeTraceRequestProtobuf(buf, { maxAnyValueDepth });
-  const out: RowBinarySpans = { body: encodeSpansRowBinary(decoded.rows), rows: decoded.rows.length, rejected: decoded.rejected };
-  if (decoded.rejectReason !== undefined) out.rejectReason = decoded.rejectReason;
-  return out;
+  return encodeDecodedSpans(decodeTraceRequestProtobuf(buf, { maxAnyValueDepth }));
 }
 
 /** Thrown to leave the fast path; a plain object, so no stack is captured. */

@@ -1,4 +1,4 @@
-import type { AttrPairs, SpanRow } from "./span-row.js";
+import type { AttrPairs, DecodedSpans, SpanRow } from "./span-row.js";
 
 /** Columns of otel_traces in the order `encodeSpansRowBinary` writes them. */
 export const SPAN_COLUMNS = [
@@ -153,4 +153,20 @@ export function encodeSpansRowBinary(rows: readonly SpanRow[]): Buffer {
     for (const l of ln) w.map(l.attributes);
   }
   return w.bytes();
+}
+
+/** otel_traces rows of one OTLP request, RowBinary-encoded in SPAN_COLUMNS order. */
+export interface RowBinarySpans {
+  body: Buffer;
+  rows: number;
+  /** Spans dropped because they were invalid, for partial_success. */
+  rejected: number;
+  rejectReason?: string;
+}
+
+/** A decoder's result, encoded. */
+export function encodeDecodedSpans(decoded: DecodedSpans): RowBinarySpans {
+  const out: RowBinarySpans = { body: encodeSpansRowBinary(decoded.rows), rows: decoded.rows.length, rejected: decoded.rejected };
+  if (decoded.rejectReason !== undefined) out.rejectReason = decoded.rejectReason;
+  return out;
 }
