@@ -88,6 +88,7 @@ describe("ClickHouse unavailable for a while", () => {
     // 10 s: longer than the OTel exporter's default retry budget for a 503 (10 s timeout).
     await sleep(10_000);
     const health = await fetch(`${gavel.url}/healthz`);
+    const healthBody = (await health.json()) as { problem?: string };
     await client.command({ query: "ATTACH TABLE otel_traces" });
     const tUp = Date.now();
     await sleep(4000);
@@ -130,6 +131,9 @@ describe("ClickHouse unavailable for a while", () => {
         `SDK app: ${appStored!.n} of ${appSpans} spans stored; peak RSS of the test process (collector included) ${mib(rss.peak)}`,
     );
     expect(refusedDuring.length).toBeGreaterThan(0);
+    // Readiness says so while otel_traces is gone, and why.
+    expect(health.status).toBe(503);
+    expect(healthBody.problem).toMatch(/Missing from the schema: otel_traces\b/);
     expect(refusedDuring.every((a) => (a.retryAfter ?? 0) > 0)).toBe(true);
     expect(firstOkAfter).toBeDefined();
     expect(pollErrors).toBeGreaterThan(0); // it noticed, backed off, and came back by itself

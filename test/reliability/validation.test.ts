@@ -218,8 +218,17 @@ describe("configuration: every GAVEL_* variable with a bad value stops the serve
     ["GAVEL_WORKER_BATCH", "0"],
     ["GAVEL_WORKER_DRAIN_MS", "x"],
     ["GAVEL_WORKER_WRITE_MS", "99999999"],
+    // Read by the judges the worker runs; checked when the worker's settings load.
+    ["GAVEL_LLM_TIMEOUT_MS", "30s"],
+    ["GAVEL_LLM_MAX_RETRIES", "-1"],
+    ["GAVEL_JUDGE_MAX_OUTPUT_ATTEMPTS", "three"],
+    ["GAVEL_JUDGE_TRACE_MAX_CHARS", "lots"],
+    ["GAVEL_MAX_PAYLOAD_BYTES", "1MB"],
+    ["GAVEL_ANTHROPIC_MAX_TOKENS", "NaN"],
+    ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "maybe"],
   ];
   it.each(WORKER)("%s=%s", (name, value) => {
+    expect(() => loadWorkerSettings({ [name]: value })).toThrow(ConfigError);
     expect(() => loadWorkerSettings({ [name]: value })).toThrow(name);
   });
 

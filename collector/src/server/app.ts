@@ -34,8 +34,8 @@ export function createApp(store: Store, config: GavelConfig, worker?: WorkerRunt
   app.post("/v1/traces", otlpTracesHandler(store, config));
 
   app.get("/healthz", async (_req, res) => {
-    const ok = await store.ping();
-    res.status(ok ? 200 : 503).json({ status: ok ? "ok" : "store unavailable", store: store.mode, schemaVersion: store.migration.current });
+    const h = await store.health();
+    res.status(h.ok ? 200 : 503).json({ status: h.ok ? "ok" : "store unavailable", ...(h.ok ? {} : { problem: h.problem }), store: store.mode, schemaVersion: store.migration.current });
   });
 
   if (worker) app.use(metricsRouter(worker));

@@ -118,3 +118,8 @@ export async function migrate(client: ClickHouseClient, opts: RenderOptions = {}
   }
   return { applied, current: Math.max(0, ...MIGRATIONS.map((m) => m.version)) };
 }
+
+/** Every table and materialized view the migrations create, by the name queries use. */
+export function schemaObjectNames(): string[] {
+  return MIGRATIONS.flatMap((m) => m.objects.flatMap((o) => (o.kind === "alter" ? [] : [o.name])));
+}

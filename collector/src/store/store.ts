@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { GavelConfig } from "../config/config.js";
 import { SpanBatcher } from "../ingest/span-batcher.js";
 import { openStoreClient, type StoreClient, type StoreMode } from "./clickhouse.js";
-import { migrate, type MigrateResult } from "./migrations.js";
+import { migrate, schemaObjectNames, type MigrateResult } from "./migrations.js";
 import { createSpanWriter, type SpanWriter } from "./span-writer.js";
 
 /**
@@ -49,14 +49,28 @@ export class Store {
     return this.sc.dataDir;
   }
 
-  async ping(): Promise<boolean> {
+  /**
+   * Ready to ingest and answer: ClickHouse answers and every table and view of the schema is
+   * there (a detached or dropped otel_traces makes every OTLP request fail).
+   */
+  async health(): Promise<{ ok: true } | { ok: false; problem: string }> {
+    const expected = schemaObjectNames();
+    let found: Set<string>;
     try {
-      const r = await this.sc.client.query({ query: "SELECT 1 AS ok", format: "JSONEachRow" });
-      await r.json();
-      return true;
-    } catch {
-      return false;
+      const r = await this.sc.client.query({
+        query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND name IN {names:Array(String)}",
+        query_params: { names: expected },
+        format: "JSONEachRow",
+      });
+      found = new Set((await r.json<{ name: string }>()).map((t) => t.name));
+    } catch (err) {
+      return { ok: false, problem: `ClickHouse does not answer (${(err as Error).message.split("\n")[0]}); check that it is up and reachable.` };
     }
+    const missing = expected.filter((n) => !found.has(n));
+    if (missing.length > 0) {
+      return { ok: false, problem: `Missing from the schema: ${missing.join(", ")}. Re-attach them, or run \`gavel migrate\` (a restart migrates too).` };
+    }
+    return { ok: true };
   }
 
   /** Stores everything accepted so far, then closes the connection. */

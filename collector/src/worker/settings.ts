@@ -1,3 +1,4 @@
+import { checkJudgeEnv, GavelConfigError } from "@gavel/judges";
 import { ConfigError } from "../config/config.js";
 import { parseDuration } from "./duration.js";
 import { ALL_TRACES, parseShard, type Shard } from "./shard.js";
@@ -77,6 +78,13 @@ export function parsePerModel(name: string, raw: string, min: number): PerModel 
 /** Worker settings from the environment; every invalid value names its variable. */
 export function loadWorkerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
   const d = DEFAULT_WORKER_SETTINGS;
+  // The judges read GAVEL_LLM_* / GAVEL_JUDGE_* themselves; refuse a bad one now, not at the first call.
+  try {
+    checkJudgeEnv(env);
+  } catch (err) {
+    if (err instanceof GavelConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   const modeRaw = env.GAVEL_WORKER?.trim().toLowerCase() || "auto";
   const mode = ({ auto: "auto", on: "on", true: "on", "1": "on", off: "off", false: "off", "0": "off" } as const)[modeRaw as "auto"];
   if (!mode) throw new ConfigError(`Invalid configuration: GAVEL_WORKER must be auto, on or off (got "${env.GAVEL_WORKER}").`);

@@ -45,7 +45,7 @@ export function getTracer(): Tracer {
 }
 
 export function captureMessageContent(override?: boolean): boolean {
-  return override ?? envFlag("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", true);
+  return override ?? envFlag("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
 }
 
 export type GenAIPart =
@@ -107,7 +107,7 @@ export interface GenAIResult {
 
 /** Largest JSON written to one message attribute, like gavel.inputs (GAVEL_MAX_PAYLOAD_BYTES). */
 function maxPayloadChars(): number {
-  return envNumber("GAVEL_MAX_PAYLOAD_BYTES", 64 * 1024);
+  return envNumber("GAVEL_MAX_PAYLOAD_BYTES");
 }
 
 function truncateText(s: string, max: number): string {

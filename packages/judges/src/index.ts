@@ -2,6 +2,7 @@ export * from "./assessment.js";
 export { GavelConfigError, LLMError, isGavelConfigError } from "./errors.js";
 export type { LLMErrorCode, LLMErrorDetails } from "./errors.js";
 export { parseModelUri } from "./model-uri.js";
+export { checkJudgeEnv } from "./env.js";
 export type { ModelUri } from "./model-uri.js";
 export { Judge, makeJudge, judgeFromJSON, isJudge } from "./judge.js";
 export type {

@@ -195,7 +195,7 @@ export class Judge {
       description: `The judgment of "${this.name}".`,
       schema: answerSchema(this.feedbackValueType),
     };
-    const maxAttempts = Math.max(1, Math.floor(this.options.maxOutputAttempts ?? envNumber("GAVEL_JUDGE_MAX_OUTPUT_ATTEMPTS", 3)));
+    const maxAttempts = Math.max(1, Math.floor(this.options.maxOutputAttempts ?? envNumber("GAVEL_JUDGE_MAX_OUTPUT_ATTEMPTS")));
     const capture = captureMessageContent(this.options.captureContent);
 
     const parent = callOptions.parentContext ?? otelContext.active();

@@ -55,8 +55,8 @@ export function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export function resolveRetryOptions(o: RetryOptions = {}): ResolvedRetryOptions {
   return {
-    maxRetries: Math.floor(o.maxRetries ?? envNumber("GAVEL_LLM_MAX_RETRIES", 4)),
-    timeoutMs: o.timeoutMs ?? envNumber("GAVEL_LLM_TIMEOUT_MS", 60_000),
+    maxRetries: Math.floor(o.maxRetries ?? envNumber("GAVEL_LLM_MAX_RETRIES")),
+    timeoutMs: o.timeoutMs ?? envNumber("GAVEL_LLM_TIMEOUT_MS"),
     baseDelayMs: o.baseDelayMs ?? 500,
     maxDelayMs: o.maxDelayMs ?? 20_000,
     maxRetryAfterMs: o.maxRetryAfterMs ?? 120_000,

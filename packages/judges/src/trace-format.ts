@@ -293,7 +293,7 @@ function summariseSpan(view: Record<string, unknown>): Record<string, unknown> {
 }
 
 export function renderTraceForJudge(t: JudgeTrace, options: TraceRenderOptions = {}): string {
-  const maxChars = Math.max(500, options.maxChars ?? envNumber("GAVEL_JUDGE_TRACE_MAX_CHARS", 100_000));
+  const maxChars = Math.max(500, options.maxChars ?? envNumber("GAVEL_JUDGE_TRACE_MAX_CHARS"));
   const spans = spansOf(t).map(normSpan);
   const order = ordered(spans);
   const starts = spans.map((s) => s.startMs).filter((x): x is number => x !== undefined);

@@ -64,7 +64,7 @@ export class AnthropicProvider implements ModelProvider {
       );
     }
     this.structuredOutput = mode ?? "tool";
-    this.defaultMaxTokens = options.defaultMaxTokens ?? envNumber("GAVEL_ANTHROPIC_MAX_TOKENS", 1024);
+    this.defaultMaxTokens = options.defaultMaxTokens ?? envNumber("GAVEL_ANTHROPIC_MAX_TOKENS");
   }
 
   async chat(req: ChatRequest, attempt: AttemptSignal): Promise<ChatResult> {
