@@ -33,6 +33,10 @@ describe("the gavel CLI and a restart", () => {
     expect((bad as { stderr: string }).stderr).toMatch(/Only SELECT queries/);
     const badFlag = await run(process.execPath, [CLI, "sql", "SELECT 1", "--param", "oops"], { env }).catch((e: { code: number; stderr: string }) => e);
     expect((badFlag as { stderr: string }).stderr).toMatch(/name=value/);
+    expect((badFlag as { code: number }).code).toBe(2); // a usage error
+    const unknownFlag = await run(process.execPath, [CLI, "sql", "SELECT 1", "--colour"], { env }).catch((e: { code: number; stderr: string }) => e);
+    expect([(unknownFlag as { code: number }).code, (unknownFlag as { stderr: string }).stderr]).toEqual([2, expect.stringMatching(/unknown option '--colour'/)]);
+    expect((await run(process.execPath, [CLI, "--help"], { env })).stdout).toMatch(/Usage: gavel/);
 
     expect(await first.stop("SIGTERM")).toBe(0);
     expect(first.output()).toMatch(/SIGTERM received/);

@@ -113,6 +113,24 @@ describe("REST input validation: every route, an unknown field and a wrong type"
     if (skipped.length) console.log(`[validation] routes not mounted in this build, skipped: ${skipped.join(", ")}`);
   });
 
+  it("routes that take no query string refuse one instead of ignoring it", async () => {
+    const cases: [string, string][] = [
+      ["POST", "/traces/search?experimentIds=0"],
+      ["GET", `/traces/${T}?includeSpans=false`],
+      ["GET", "/experiments?name=v"],
+      ["GET", "/experiments/0/scorers?version=2"],
+      ["POST", "/sql?query=SELECT%201"],
+    ];
+    for (const [method, path] of cases) {
+      const a = await call(method, path, method === "POST" ? {} : undefined);
+      const param = new URL(path, "http://x").searchParams.keys().next().value;
+      expect([a.status, a.body.error?.field], `${method} ${path}`).toEqual([400, param]);
+      expect(a.body.error?.message).toMatch(/takes no query parameters/);
+    }
+    // The routes that take query strings still do.
+    expect((await call("GET", "/runs?experimentId=0")).status).toBe(200);
+  });
+
   it("answers 400 naming the path parameter for a malformed trace id", async () => {
     for (const [method, path] of [["GET", "/traces/nope"], ["GET", "/traces/nope/assessments"], ["POST", "/traces/xyz/assessments"], ["DELETE", "/traces/123/assessments/a"]] as const) {
       const r = await call(method, path, method === "POST" ? { name: "n", value: 1, source: SOURCE } : undefined);

@@ -12,7 +12,11 @@ const program = new Command();
 program
   .name("gavel")
   .description("Gavel: an open platform for LLM judges on OpenTelemetry and ClickHouse")
-  .showHelpAfterError("(run `gavel --help` for usage)");
+  .showHelpAfterError("(run `gavel --help` for usage)")
+  // Set before the subcommands are added, so they inherit it. Commander has printed its message;
+  // usage errors (unknown command or option, a bad option value) exit 2 as POSIX tools do, and
+  // --help / --version exit 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 registerStartCommand(program);
 registerSqlCommand(program);

@@ -3,6 +3,7 @@ import type { GavelConfig } from "../config/config.js";
 import type { Store } from "../store/store.js";
 import { otlpTracesHandler } from "../ingest/otlp-receiver.js";
 import { errorMiddleware, sendError } from "../api/errors.js";
+import { refuseUnexpectedQuery } from "../api/query-strings.js";
 import { accessControl, rolesOf } from "../auth/access-control.js";
 import { experimentsRouter } from "../api/experiments-routes.js";
 import { runsRouter } from "../api/runs-routes.js";
@@ -49,6 +50,7 @@ export function createApp(store: Store, config: GavelConfig, worker?: WorkerRunt
     if (!hasBody || req.is("application/json")) return next();
     sendError(res, 415, "UNSUPPORTED_MEDIA_TYPE", `Send the request body as JSON with Content-Type: application/json (got "${req.headers["content-type"] ?? "no Content-Type"}").`, "Content-Type");
   });
+  api.use(refuseUnexpectedQuery);
   api.use(experimentsRouter(store));
   api.use(runsRouter(store));
   const assessments = new AssessmentStore(store);
