@@ -10,7 +10,7 @@ import { ProtoReader } from "./protobuf-reader.js";
  * to `out` and returns how many there are.
  *
  * Ingest is CPU-bound on the collector's two cores, and decoding into row objects and
- * then encoding them cost ~55 µs of main-thread time per span under load, a third of it
+ * then encoding them cost ~55 µs of main-thread time per span under load, a quarter of it
  * garbage collection. The transcoder copies strings byte for byte from the body into the
  * RowBinary buffer and builds no objects per span. It covers what exporters send; for
  * anything unusual (an invalid span, a malformed body, fields out of their usual order,
@@ -52,10 +52,7 @@ const KIND = SPAN_KIND_NAMES.map(encoded);
 const STATUS = STATUS_CODE_NAMES.map(encoded);
 const SERVICE_NAME = Buffer.from("service.name");
 
-/**
- * Fixed-width records of int32s, reused across spans so the hot path allocates nothing.
- * Int32, not Float64: offsets read back as doubles made every later byte access slow.
- */
+/** Fixed-width records of int32s (offsets, lengths), reused across spans so the hot path allocates nothing. */
 class Records {
   data: Int32Array;
   n = 0;
