@@ -438,7 +438,7 @@ class TraceRequestDecoder extends ProtoReader {
       timestamp: start,
       traceId: this.hex(traceOff, 16),
       spanId: this.hex(spanOff, 8),
-      parentSpanId: parentLen === 8 && !this.allZero(parentOff, 8) ? this.hex(parentOff, 8) : "",
+      parentSpanId: this.validId(parentOff, parentLen, 8) ? this.hex(parentOff, 8) : "",
       traceState,
       spanName: name,
       spanKind: spanKindName(kind),
@@ -526,8 +526,8 @@ class TraceRequestDecoder extends ProtoReader {
     // Like traceutil.*IDToHexOrEmptyString; a malformed link id also becomes
     // '' rather than costing the span.
     out.push({
-      traceId: traceLen === 16 && !this.allZero(traceOff, 16) ? this.hex(traceOff, 16) : "",
-      spanId: spanLen === 8 && !this.allZero(spanOff, 8) ? this.hex(spanOff, 8) : "",
+      traceId: this.validId(traceOff, traceLen, 16) ? this.hex(traceOff, 16) : "",
+      spanId: this.validId(spanOff, spanLen, 8) ? this.hex(spanOff, 8) : "",
       traceState,
       attributes: attrs,
     });
@@ -681,12 +681,6 @@ class TraceRequestDecoder extends ProtoReader {
       values.push(value);
     }
     return goJsonObject(keys, values);
-  }
-
-  private allZero(off: number, n: number): boolean {
-    const buf = this.buf;
-    for (let i = off, e = off + n; i < e; i++) if (buf[i] !== 0) return false;
-    return true;
   }
 }
 

@@ -218,6 +218,18 @@ export class ProtoReader {
     return this.utf8(start, stop);
   }
 
+  /** True when buf[off, off+n) is all zero bytes: an unset trace or span id. */
+  allZero(off: number, n: number): boolean {
+    const buf = this.buf;
+    for (let i = off, e = off + n; i < e; i++) if (buf[i] !== 0) return false;
+    return true;
+  }
+
+  /** An id field of `len` bytes at `off` that is `n` bytes long and not all zero (traceutil's validity). */
+  validId(off: number, len: number, n: number): boolean {
+    return len === n && !this.allZero(off, n);
+  }
+
   /** Lower-case hex of buf[start, start+n). */
   hex(start: number, n: number): string {
     const buf = this.buf;

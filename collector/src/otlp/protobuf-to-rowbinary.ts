@@ -333,14 +333,14 @@ class Transcoder extends ProtoReader {
       }
     }
     // Invalid ids make the decoder reject the span, with a reason: its job.
-    if (traceLen !== 16 || this.allZero(traceOff, 16) || spanLen !== 8 || this.allZero(spanOff, 8)) throw BAIL;
+    if (!this.validId(traceOff, traceLen, 16) || !this.validId(spanOff, spanLen, 8)) throw BAIL;
     if (parentLen !== 0 && parentLen !== 8) throw BAIL;
 
     const w = this.w;
     this.i64(startLo, startHi);
     w.hexFrom(this.buf, traceOff, 16);
     w.hexFrom(this.buf, spanOff, 8);
-    if (parentLen === 8 && !this.allZero(parentOff, 8)) w.hexFrom(this.buf, parentOff, 8);
+    if (this.validId(parentOff, parentLen, 8)) w.hexFrom(this.buf, parentOff, 8);
     else w.rawFrom(EMPTY, 0, 1);
     this.text(w, stateOff, stateLen);
     this.text(w, nameOff, nameLen);
@@ -480,13 +480,13 @@ class Transcoder extends ProtoReader {
     w.varint(n);
     for (let i = 0; i < n; i++) {
       const off = d[8 * i]!;
-      if (d[8 * i + 1] === 16 && !this.allZero(off, 16)) w.hexFrom(this.buf, off, 16);
+      if (this.validId(off, d[8 * i + 1]!, 16)) w.hexFrom(this.buf, off, 16);
       else w.rawFrom(EMPTY, 0, 1);
     }
     w.varint(n);
     for (let i = 0; i < n; i++) {
       const off = d[8 * i + 2]!;
-      if (d[8 * i + 3] === 8 && !this.allZero(off, 8)) w.hexFrom(this.buf, off, 8);
+      if (this.validId(off, d[8 * i + 3]!, 8)) w.hexFrom(this.buf, off, 8);
       else w.rawFrom(EMPTY, 0, 1);
     }
     w.varint(n);
@@ -622,11 +622,5 @@ class Transcoder extends ProtoReader {
   private i64(lo: number, hi: number): void {
     if (hi > 0x7fffffff) this.w.u32pair(0xffffffff, 0x7fffffff);
     else this.w.u32pair(lo, hi);
-  }
-
-  private allZero(off: number, n: number): boolean {
-    const buf = this.buf;
-    for (let i = off, e = off + n; i < e; i++) if (buf[i] !== 0) return false;
-    return true;
   }
 }
