@@ -8,10 +8,10 @@ export class BodyBuffers {
   private readonly free: Buffer[] = [];
 
   constructor(
-    /** Most buffers kept for reuse. */
-    private readonly maxKept = 32,
-    /** Larger buffers are not kept: one huge request should not pin its memory. */
-    private readonly maxKeptBytes = 8 * 2 ** 20,
+    /** Most buffers kept for reuse; with maxKeptBytes, at most 64 MiB stay allocated. */
+    private readonly maxKept = 16,
+    /** Larger buffers are not kept: one burst of huge requests should not pin its memory. */
+    private readonly maxKeptBytes = 4 * 2 ** 20,
   ) {}
 
   /** A buffer of at least `n` bytes; give it back with `release` once the body is decoded. */
