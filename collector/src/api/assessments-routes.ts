@@ -1,7 +1,7 @@
-import { Router } from "express";
 import { z } from "zod";
 import { AssessmentStore } from "../assessments/assessment-store.js";
 import { ApiError, parseInput } from "./errors.js";
+import { route, strictRouter } from "../server/routes.js";
 
 const SourceType = z
   .string()
@@ -45,29 +45,29 @@ function traceIdParam(raw: string): string {
   return id;
 }
 
-export function assessmentsRouter(assessments: AssessmentStore): Router {
-  const r = Router();
-  r.post("/traces/:traceId/assessments", async (req, res) => {
+export function assessmentsRouter(assessments: AssessmentStore) {
+  const r = strictRouter();
+  route(r, "POST", "/traces/:traceId/assessments", "write", async (req, res) => {
     const traceId = traceIdParam(req.params.traceId);
     const body = parseInput(LogAssessment, req.body);
     res.json(await assessments.log({ ...body, traceId }));
   });
-  r.get("/traces/:traceId/assessments", async (req, res) => {
+  route(r, "GET", "/traces/:traceId/assessments", "read", async (req, res) => {
     const traceId = traceIdParam(req.params.traceId);
     res.json({ assessments: (await assessments.forTraces([traceId])).get(traceId) ?? [] });
   });
-  r.get("/traces/:traceId/assessments/:assessmentId", async (req, res) => {
+  route(r, "GET", "/traces/:traceId/assessments/:assessmentId", "read", async (req, res) => {
     const a = await assessments.get(traceIdParam(req.params.traceId), req.params.assessmentId);
     if (!a) throw new ApiError(404, "NOT_FOUND", `No assessment ${req.params.assessmentId} on trace ${req.params.traceId}.`);
     res.json(a);
   });
-  r.post("/traces/:traceId/assessments/:assessmentId/override", async (req, res) => {
+  route(r, "POST", "/traces/:traceId/assessments/:assessmentId/override", "write", async (req, res) => {
     const body = parseInput(Override, req.body);
     const a = await assessments.override(traceIdParam(req.params.traceId), req.params.assessmentId, body);
     if (!a) throw new ApiError(404, "NOT_FOUND", `No assessment ${req.params.assessmentId} on trace ${req.params.traceId} to override.`);
     res.json(a);
   });
-  r.delete("/traces/:traceId/assessments/:assessmentId", async (req, res) => {
+  route(r, "DELETE", "/traces/:traceId/assessments/:assessmentId", "admin", async (req, res) => {
     const ok = await assessments.delete(traceIdParam(req.params.traceId), req.params.assessmentId);
     if (!ok) throw new ApiError(404, "NOT_FOUND", `No assessment ${req.params.assessmentId} on trace ${req.params.traceId}.`);
     res.json({ deleted: true, assessmentId: req.params.assessmentId });

@@ -3,9 +3,11 @@ import { startSelfTracing } from "../tracing/self-tracing.js";
 import type { AddressInfo } from "node:net";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
-import express from "express";
 import { ConfigError, loadConfig } from "../config/config.js";
-import { accessControl } from "../auth/access-control.js";
+import { installApiKeys } from "../auth/access-control.js";
+import { hostCheck } from "../server/host-check.js";
+import { notFound, route, strictApp } from "../server/routes.js";
+import { assertEveryRouteDeclared } from "../server/route-table.js";
 import { errorMiddleware } from "../api/errors.js";
 import { metricsRouter } from "../api/worker-routes.js";
 import { Store } from "../store/store.js";
@@ -73,14 +75,16 @@ export function registerWorkerCommand(program: Command): void {
       const store = await openStoreRetrying(config, () => stopping);
       if (!store) return;
       const runtime = new WorkerRuntime(store, settings);
-      const app = express();
-      app.disable("x-powered-by");
-      app.use(accessControl(config.apiKeys));
-      app.get("/healthz", (_req, res) => {
+      const app = strictApp();
+      app.use(hostCheck(config.apiKeys.length > 0, config.allowedHosts));
+      installApiKeys(app, config.apiKeys);
+      route(app, "GET", "/healthz", "open", (_req, res) => {
         res.json({ status: "ok", shard: formatShard(settings.shard) });
       });
       app.use(metricsRouter(runtime));
+      app.use(notFound);
       app.use(errorMiddleware);
+      assertEveryRouteDeclared(app);
       const server = await new Promise<Server>((resolve, reject) => {
         // Express 5 calls this back with the error too when listening fails.
         const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));

@@ -20,6 +20,11 @@ export interface GavelConfig {
   batchWaitMs: number;
   sql: { maxExecutionSeconds: number; maxResultRows: number; maxMemoryBytes: number };
   insecureListen: boolean;
+  /**
+   * GAVEL_ALLOWED_HOSTS: host names served without API keys besides loopback ones (for a proxy
+   * that authenticates and forwards its own Host). Ignored when API keys are configured.
+   */
+  allowedHosts: string[];
   /** From GAVEL_API_KEYS; empty means no access control (and loopback only). */
   apiKeys: ApiKey[];
 }
@@ -47,6 +52,10 @@ const envSchema = z.object({
   GAVEL_SQL_MAX_EXECUTION_SECONDS: intFrom("GAVEL_SQL_MAX_EXECUTION_SECONDS", 1, 3600).optional(),
   GAVEL_SQL_MAX_RESULT_ROWS: intFrom("GAVEL_SQL_MAX_RESULT_ROWS", 1, 10_000_000).optional(),
   GAVEL_SQL_MAX_MEMORY_BYTES: intFrom("GAVEL_SQL_MAX_MEMORY_BYTES", 1 << 20, Number.MAX_SAFE_INTEGER).optional(),
+  GAVEL_ALLOWED_HOSTS: z
+    .string()
+    .regex(/^\s*[A-Za-z0-9.-]+\s*(,\s*[A-Za-z0-9.-]+\s*)*$/, "GAVEL_ALLOWED_HOSTS must be comma-separated host names, without ports (gavel.internal,10.0.0.5)")
+    .optional(),
 });
 
 export class ConfigError extends Error {
@@ -96,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       maxMemoryBytes: e.GAVEL_SQL_MAX_MEMORY_BYTES ?? 2 * 1024 * 1024 * 1024,
     },
     insecureListen: overrides.insecureListen ?? false,
+    allowedHosts: (e.GAVEL_ALLOWED_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== ""),
     apiKeys,
   };
 }
