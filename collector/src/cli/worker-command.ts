@@ -6,7 +6,7 @@ import { InvalidArgumentError } from "commander";
 import { ConfigError, loadConfig } from "../config/config.js";
 import { installApiKeys } from "../auth/access-control.js";
 import { hostCheck } from "../server/host-check.js";
-import { notFound, route, strictApp } from "../server/routes.js";
+import { declaredMethodsOnly, notFound, route, strictApp } from "../server/routes.js";
 import { assertEveryRouteDeclared } from "../server/route-table.js";
 import { errorMiddleware } from "../api/errors.js";
 import { metricsRouter } from "../api/worker-routes.js";
@@ -77,6 +77,7 @@ export function registerWorkerCommand(program: Command): void {
       const runtime = new WorkerRuntime(store, settings);
       const app = strictApp();
       app.use(hostCheck(config.apiKeys.length > 0, config.allowedHosts));
+      app.use(declaredMethodsOnly(app));
       installApiKeys(app, config.apiKeys);
       route(app, "GET", "/healthz", "open", (_req, res) => {
         res.json({ status: "ok", shard: formatShard(settings.shard) });

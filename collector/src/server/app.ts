@@ -5,7 +5,7 @@ import { otlpTracesHandler } from "../ingest/otlp-receiver.js";
 import { errorMiddleware, sendError } from "../api/errors.js";
 import { refuseUnexpectedQuery } from "../api/query-strings.js";
 import { installApiKeys, rolesOf } from "../auth/access-control.js";
-import { notFound, route, strictApp, strictRouter } from "./routes.js";
+import { declaredMethodsOnly, notFound, route, strictApp, strictRouter } from "./routes.js";
 import { assertEveryRouteDeclared } from "./route-table.js";
 import { hostCheck } from "./host-check.js";
 import { experimentsRouter } from "../api/experiments-routes.js";
@@ -30,6 +30,7 @@ import type { WorkerRuntime } from "../worker/runtime.js";
 export function createApp(store: Store, config: GavelConfig, worker?: WorkerRuntime): Express {
   const app = strictApp();
   app.use(hostCheck(config.apiKeys.length > 0, config.allowedHosts));
+  app.use(declaredMethodsOnly(app));
   installApiKeys(app, config.apiKeys);
 
   // Lets the UI (or a script) learn whether a key is needed and what the current one may do.
@@ -48,16 +49,24 @@ export function createApp(store: Store, config: GavelConfig, worker?: WorkerRunt
 
   if (worker) app.use(metricsRouter(worker));
 
-  const api = strictRouter();
-  api.use(express.json({ limit: "16mb" }));
+  // The API's input checks. With API keys they run only for a request that presents a
+  // configured key: a caller without one gets its 401 from the route's guard before its body is
+  // read, let alone parsed.
+  const input = strictRouter();
+  input.use(express.json({ limit: "16mb" }));
   // A body that express.json() skipped for its content type would be ignored without a word,
   // filters and all: refuse it instead.
-  api.use(function requireJsonBody(req, res, next) {
+  input.use(function requireJsonBody(req, res, next) {
     const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
     if (!hasBody || req.is("application/json")) return next();
     sendError(res, 415, "UNSUPPORTED_MEDIA_TYPE", `Send the request body as JSON with Content-Type: application/json (got "${req.headers["content-type"] ?? "no Content-Type"}").`, "Content-Type");
   });
-  api.use(refuseUnexpectedQuery);
+  input.use(refuseUnexpectedQuery);
+  const api = strictRouter();
+  api.use(function inputOfKeyHolders(req, res, next) {
+    if (config.apiKeys.length === 0 || rolesOf(config.apiKeys, req) !== null) return input(req, res, next);
+    next();
+  });
   api.use(experimentsRouter(store));
   api.use(runsRouter(store));
   const assessments = new AssessmentStore(store);

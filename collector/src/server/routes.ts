@@ -1,7 +1,8 @@
-import express, { Router, type Express, type Request, type RequestHandler, type Response } from "express";
+import express, { Router, type Express, type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { RouteParameters } from "express-serve-static-core";
 import { requireAccess, type Access } from "../auth/access-control.js";
 import { sendError } from "../api/errors.js";
+import { routeTable } from "./route-table.js";
 
 /**
  * Routing is exact: `/api/v1/sql` matches only itself, not `/API/v1/sql` nor `/api/v1/sql/`.
@@ -55,4 +56,20 @@ export function notFound(req: Request, res: Response): void {
     "NOT_FOUND",
     `No route ${req.method} ${req.path}. Paths are case-sensitive and have no trailing slash: the REST API is under /api/v1 (docs/rest-api.md), OTLP is POST /v1/traces.`,
   );
+}
+
+/**
+ * Refuses methods no route declares (OPTIONS, PUT, TRACE…) before routing: Express would
+ * otherwise answer OPTIONS itself, with no route and no role involved. Gavel serves no
+ * cross-origin requests, so there is no CORS preflight to answer.
+ */
+export function declaredMethodsOnly(app: Express) {
+  let methods: Set<string> | null = null;
+  return function declaredMethodsOnly(req: Request, res: Response, next: NextFunction): void {
+    methods ??= new Set(routeTable(app).routes.flatMap((r) => (r.method === "GET" ? ["GET", "HEAD"] : [r.method])));
+    if (methods.has(req.method)) return next();
+    const allowed = [...methods].sort().join(", ");
+    res.setHeader("Allow", allowed);
+    sendError(res, 405, "METHOD_NOT_ALLOWED", `No Gavel route takes ${req.method}; routes take ${allowed} (see docs/rest-api.md). Gavel answers no cross-origin (CORS) requests.`);
+  };
 }

@@ -37,7 +37,7 @@ function uiHeaders(res: Response): void {
  * The UI's own pages (collector/ui/src/App.tsx): only these answer index.html, so every other
  * path (an API typo, `/API/v1/sql`) stays a JSON 404 and never the app's HTML.
  */
-export const UI_PAGES = ["/", "/sql", "/experiments/*page", "/traces/*page"] as const;
+export const UI_PAGES = ["/", "/sql", "/experiments/:id", "/experiments/:id/:tab", "/experiments/:id/traces/:traceId", "/traces/:traceId"] as const;
 
 /**
  * Serves the UI at `/`: hashed assets (Vite names them by content) are cached for a
