@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { request as httpRequest } from "node:http";
 import { readFileSync } from "node:fs";
 import { createApp } from "../../collector/src/server/app.js";
+import { createWorkerApp } from "../../collector/src/server/worker-app.js";
 import { assertEveryRouteDeclared, routeTable, type RouteEntry } from "../../collector/src/server/route-table.js";
 import { route, strictApp, strictRouter } from "../../collector/src/server/routes.js";
 import { parseApiKeys, type Role } from "../../collector/src/auth/api-keys.js";
@@ -124,6 +125,12 @@ describe("the route table", () => {
     expect(access("DELETE", "/api/v1/experiments/:experimentId/scorers/:name")).toBe("admin");
     // Open routes are the health check, whoami and the UI's pages and files: nothing else.
     expect(routes.filter((r) => r.access === "open").every((r) => r.method === "GET" && (["/healthz", "/api/v1/auth/whoami"].includes(r.path) || !/^\/(api|v1|metrics)\b/.test(r.path)))).toBe(true);
+  });
+
+  it("the worker's app (`gavel worker`) declares its routes too", () => {
+    const { routes, middleware } = routeTable(createWorkerApp(gavelOf().worker, gavelOf().config));
+    expect(routes.map((r) => `${r.method} ${r.path} ${r.access}`)).toEqual(["GET /healthz open", "GET /metrics read"]);
+    expect(middleware.map((m) => m.name)).toEqual(["loopbackHostOnly", "declaredMethodsOnly", "notFound", "errorMiddleware"]);
   });
 
   it("fails for a route added without a role, and the app refuses to start with one", () => {

@@ -4,16 +4,11 @@ import type { AddressInfo } from "node:net";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { ConfigError, loadConfig } from "../config/config.js";
-import { installApiKeys } from "../auth/access-control.js";
-import { hostCheck } from "../server/host-check.js";
-import { declaredMethodsOnly, notFound, route, strictApp } from "../server/routes.js";
-import { assertEveryRouteDeclared } from "../server/route-table.js";
-import { errorMiddleware } from "../api/errors.js";
-import { metricsRouter } from "../api/worker-routes.js";
 import { Store } from "../store/store.js";
+import { createWorkerApp } from "../server/worker-app.js";
 import { WorkerRuntime } from "../worker/runtime.js";
 import { loadWorkerSettings } from "../worker/settings.js";
-import { formatShard, parseShard } from "../worker/shard.js";
+import { parseShard } from "../worker/shard.js";
 import { parsePort } from "./parse-flags.js";
 
 const NEEDS_SERVER =
@@ -75,17 +70,7 @@ export function registerWorkerCommand(program: Command): void {
       const store = await openStoreRetrying(config, () => stopping);
       if (!store) return;
       const runtime = new WorkerRuntime(store, settings);
-      const app = strictApp();
-      app.use(hostCheck(config.apiKeys.length > 0, config.allowedHosts));
-      app.use(declaredMethodsOnly(app));
-      installApiKeys(app, config.apiKeys);
-      route(app, "GET", "/healthz", "open", (_req, res) => {
-        res.json({ status: "ok", shard: formatShard(settings.shard) });
-      });
-      app.use(metricsRouter(runtime));
-      app.use(notFound);
-      app.use(errorMiddleware);
-      assertEveryRouteDeclared(app);
+      const app = createWorkerApp(runtime, config);
       const server = await new Promise<Server>((resolve, reject) => {
         // Express 5 calls this back with the error too when listening fails.
         const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
