@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { request as httpRequest } from "node:http";
 import { readFileSync } from "node:fs";
+import express, { Router } from "express";
 import { createApp } from "../../collector/src/server/app.js";
 import { createWorkerApp } from "../../collector/src/server/worker-app.js";
 import { assertEveryRouteDeclared, routeTable, type RouteEntry } from "../../collector/src/server/route-table.js";
@@ -96,8 +97,9 @@ const appRoutes = () => routeTable(createApp(gavelOf().store, gavelOf().config, 
 
 describe("the route table", () => {
   it("every route the app registers declares its access, and only known middleware runs outside routes", () => {
-    const { routes, middleware } = appRoutes();
+    const { routes, middleware, inexactRouters } = appRoutes();
     expect(routes.length).toBeGreaterThan(30);
+    expect(inexactRouters).toEqual([]);
     const undeclared = routes.filter((r) => r.access === null).map((r) => `${r.method} ${r.path}`);
     expect(undeclared).toEqual([]);
     // Middleware runs for every path under its mount point, before any role check: each one
@@ -143,6 +145,16 @@ describe("the route table", () => {
     const table = routeTable(app).routes.map((e: RouteEntry) => `${e.method} ${e.path} ${e.access}`);
     expect(table).toEqual(["GET /api/declared read", "GET /api/forgotten null", "POST /api/half null"]);
     expect(() => assertEveryRouteDeclared(app)).toThrow(/GET \/api\/forgotten, POST \/api\/half.*route\(router, method, path, role, handler\)/);
+    // A router that ignores case or trailing slashes is refused too.
+    const loose = strictApp();
+    const plain = Router();
+    route(plain, "GET", "/x", "read", (_req, res) => void res.json({}));
+    loose.use("/loose", plain);
+    expect(routeTable(loose).inexactRouters).toEqual(["/loose"]);
+    expect(() => assertEveryRouteDeclared(loose)).toThrow(/ignore letter case or trailing slashes at \/loose.*strictRouter/);
+    const looseApp = express();
+    route(looseApp, "GET", "/x", "read", (_req, res) => void res.json({}));
+    expect(() => assertEveryRouteDeclared(looseApp)).toThrow(/\(the app\)/);
   });
 
   it("docs/production.md lists every route with the role it declares", () => {

@@ -29,9 +29,11 @@ const joinPath = (prefix: string, path: string) => (path === "/" && prefix !== "
  * Every route and middleware the app registers, from Express's own router stack, in order.
  * A route's access is the guard that `route()` put first in its handlers for that method.
  */
-export function routeTable(app: Express): { routes: RouteEntry[]; middleware: MiddlewareEntry[] } {
+export function routeTable(app: Express): { routes: RouteEntry[]; middleware: MiddlewareEntry[]; inexactRouters: string[] } {
   const routes: RouteEntry[] = [];
   const middleware: MiddlewareEntry[] = [];
+  // Routers that would match other letter case or a trailing slash (not created by strictRouter()).
+  const inexactRouters: string[] = [];
   const walk = (stack: Layer[], prefix: string) => {
     for (const layer of stack) {
       const raw = layer.rawPath;
@@ -44,18 +46,28 @@ export function routeTable(app: Express): { routes: RouteEntry[]; middleware: Mi
         }
         continue;
       }
-      const sub = (layer.handle as { stack?: Layer[] }).stack;
-      if (Array.isArray(sub)) walk(sub, joinPath(prefix, path === "/" ? "" : path));
+      const router = layer.handle as { stack?: Layer[]; caseSensitive?: boolean; strict?: boolean };
+      if (Array.isArray(router.stack)) {
+        const at = joinPath(prefix, path === "/" ? "" : path);
+        if (router.caseSensitive !== true || router.strict !== true) inexactRouters.push(at || "/");
+        walk(router.stack, at);
+      }
       else middleware.push({ path: joinPath(prefix, path), name: layer.name });
     }
   };
-  walk(((app as unknown as { router: { stack: Layer[] } }).router).stack, "");
-  return { routes, middleware };
+  const root = (app as unknown as { router: { stack: Layer[]; caseSensitive?: boolean; strict?: boolean } }).router;
+  if (root.caseSensitive !== true || root.strict !== true) inexactRouters.push("(the app)");
+  walk(root.stack, "");
+  return { routes, middleware, inexactRouters };
 }
 
-/** Refuses to build an app that has a route without a declared access: such a route is never served. */
+/** Refuses to build an app that has a route without a declared access (such a route is never served) or an inexact router. */
 export function assertEveryRouteDeclared(app: Express): void {
-  const bare = routeTable(app).routes.filter((r) => r.access === null);
+  const table = routeTable(app);
+  if (table.inexactRouters.length > 0) {
+    throw new Error(`Routers that ignore letter case or trailing slashes at ${table.inexactRouters.join(", ")}: create them with strictRouter() / strictApp() from collector/src/server/routes.ts.`);
+  }
+  const bare = table.routes.filter((r) => r.access === null);
   if (bare.length > 0) {
     throw new Error(
       `Routes without a declared role: ${bare.map((r) => `${r.method} ${r.path}`).join(", ")}. ` +
