@@ -146,7 +146,7 @@ function sendStatus(res: Response, format: WireFormat, f: HttpFailure): void {
  */
 export function otlpTracesHandler(store: Store, config: GavelConfig) {
   const bodies = new BodyBuffers();
-  const dedup = new RequestDedup({ windowMs: config.dedup.windowSeconds * 1000, maxRequests: config.dedup.maxRequests });
+  const dedup = store.acknowledged;
   return async (req: Request, res: Response): Promise<void> => {
     const format = wireFormatOf(req);
     if (!format) {
