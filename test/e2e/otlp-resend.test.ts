@@ -97,8 +97,11 @@ describe("a resent OTLP request is counted once", () => {
     const body = protobuf(llmTrace("resend-inflight"));
     const answers = await Promise.all([post(body, PB), post(body, PB), post(body, PB)]);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
-    // The first copy is still lingering in the batcher (batchWaitMs 150) when the others arrive.
-    expect(gavelOf().store.acknowledged.stats.joined - before.joined).toBe(2);
+    // The first copy is still lingering in the batcher (batchWaitMs 150) when the others arrive,
+    // so at least one of them joins it (both, unless this machine stalls for 150 ms).
+    const after = gavelOf().store.acknowledged.stats;
+    expect(after.joined - before.joined).toBeGreaterThanOrEqual(1);
+    expect(after.joined - before.joined + after.repeated - before.repeated).toBe(2);
     expect(gavelOf().store.batcher.stats.insertedRows - inserted).toBe(3);
     expect(await totals("resend-inflight")).toEqual(ONE_TRACE);
     const metrics = await (await fetch(`${gavelOf().url}/metrics`)).text();
