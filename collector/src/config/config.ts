@@ -18,7 +18,17 @@ export interface GavelConfig {
   batchRows: number;
   /** How long the writer waits to fill a batch while an insert is already running. */
   batchWaitMs: number;
-  sql: { maxExecutionSeconds: number; maxResultRows: number; maxMemoryBytes: number };
+  sql: {
+    maxExecutionSeconds: number;
+    maxResultRows: number;
+    /** Answers are cut at this many bytes of row data (`truncated: true`). */
+    maxResultBytes: number;
+    maxMemoryBytes: number;
+    /** Threads one user query may use, so ingest keeps the other cores. */
+    maxThreads: number;
+    /** Engine sessions for user SQL: queries beyond this wait for a free one. */
+    sessions: number;
+  };
   insecureListen: boolean;
   /** From GAVEL_API_KEYS; empty means no access control (and loopback only). */
   apiKeys: ApiKey[];
@@ -47,6 +57,9 @@ const envSchema = z.object({
   GAVEL_SQL_MAX_EXECUTION_SECONDS: intFrom("GAVEL_SQL_MAX_EXECUTION_SECONDS", 1, 3600).optional(),
   GAVEL_SQL_MAX_RESULT_ROWS: intFrom("GAVEL_SQL_MAX_RESULT_ROWS", 1, 10_000_000).optional(),
   GAVEL_SQL_MAX_MEMORY_BYTES: intFrom("GAVEL_SQL_MAX_MEMORY_BYTES", 1 << 20, Number.MAX_SAFE_INTEGER).optional(),
+  GAVEL_SQL_MAX_RESULT_BYTES: intFrom("GAVEL_SQL_MAX_RESULT_BYTES", 1024, 1 << 30).optional(),
+  GAVEL_SQL_MAX_THREADS: intFrom("GAVEL_SQL_MAX_THREADS", 1, 256).optional(),
+  GAVEL_SQL_SESSIONS: intFrom("GAVEL_SQL_SESSIONS", 1, 64).optional(),
 });
 
 export class ConfigError extends Error {
@@ -93,7 +106,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     sql: {
       maxExecutionSeconds: e.GAVEL_SQL_MAX_EXECUTION_SECONDS ?? 30,
       maxResultRows: e.GAVEL_SQL_MAX_RESULT_ROWS ?? 100_000,
+      maxResultBytes: e.GAVEL_SQL_MAX_RESULT_BYTES ?? 16 * 1024 * 1024,
       maxMemoryBytes: e.GAVEL_SQL_MAX_MEMORY_BYTES ?? 2 * 1024 * 1024 * 1024,
+      maxThreads: e.GAVEL_SQL_MAX_THREADS ?? 1,
+      sessions: e.GAVEL_SQL_SESSIONS ?? 2,
     },
     insecureListen: overrides.insecureListen ?? false,
     apiKeys,

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { GavelConfig } from "../config/config.js";
 import { SpanBatcher } from "../ingest/span-batcher.js";
 import { openStoreClient, type StoreClient, type StoreMode } from "./clickhouse.js";
+import type { SessionPool } from "./session-pool.js";
 import { migrate, schemaObjectNames, type MigrateResult } from "./migrations.js";
 import { createSpanWriter, type SpanWriter } from "./span-writer.js";
 
@@ -39,6 +40,11 @@ export class Store {
 
   get client(): ClickHouseClient {
     return this.sc.client;
+  }
+
+  /** User SQL's own sessions (collector/src/sql/read-only-sql.ts). */
+  get sql(): SessionPool {
+    return this.sc.sql;
   }
 
   get mode(): StoreMode {
