@@ -103,6 +103,14 @@ describe("read-only SQL", () => {
     if (expected) expect(r.rows[0]).toEqual(expected);
   });
 
+  it("runs the SQL page's examples and the README's", async () => {
+    const { SQL_EXAMPLES } = await import("../../ui/src/sql-examples.js");
+    for (const ex of SQL_EXAMPLES) await expect(run(ex.sql), ex.title).resolves.toMatchObject({ truncated: false });
+    await run("SELECT Name, count() AS traces FROM gavel_traces GROUP BY Name");
+    await run("SELECT * FROM gavel_traces WHERE ExperimentId = {e:String} LIMIT 5", { e: "0" });
+    await run("SELECT count() AS n FROM otel_traces WHERE ServiceName = {s:String}", { s: "support-app" });
+  });
+
   it("refuses every dangerous function by name, and lists only functions this engine knows", async () => {
     for (const f of ["file", "url", "s3", "remote", "getSetting", "getServerSetting", "getServerSettings", "hostName", "hostname", "FQDN", "fullHostName",
       "version", "uptime", "currentUser", "getMacro", "filesystemAvailable", "filesystemCapacity", "serverUUID", "tcpPort", "displayName", "buildId",
