@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { ApiKeyConfigError, parseApiKeys, type ApiKey } from "../auth/api-keys.js";
 
@@ -109,7 +110,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       maxResultBytes: e.GAVEL_SQL_MAX_RESULT_BYTES ?? 16 * 1024 * 1024,
       maxMemoryBytes: e.GAVEL_SQL_MAX_MEMORY_BYTES ?? 2 * 1024 * 1024 * 1024,
       maxThreads: e.GAVEL_SQL_MAX_THREADS ?? 1,
-      sessions: e.GAVEL_SQL_SESSIONS ?? 2,
+      // Half the cores: with one thread per query, user SQL leaves the other half to ingest.
+      sessions: e.GAVEL_SQL_SESSIONS ?? Math.max(1, Math.floor(availableParallelism() / 2)),
     },
     insecureListen: overrides.insecureListen ?? false,
     apiKeys,
