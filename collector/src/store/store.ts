@@ -42,6 +42,11 @@ export class Store {
     return this.sc.client;
   }
 
+  /** The span inserts' own session. */
+  get ingestClient(): ClickHouseClient {
+    return this.sc.ingest;
+  }
+
   /** User SQL's own sessions (collector/src/sql/read-only-sql.ts). */
   get sql(): SessionPool {
     return this.sc.sql;
