@@ -26,8 +26,8 @@ export interface StoreClient {
 }
 
 /**
- * One @clickhouse/client over either connection: chDB in-process (default) or a
- * ClickHouse server over HTTP. Everything above this module is identical in both modes.
+ * @clickhouse/client over either connection: chDB in-process (default, one session per client)
+ * or a ClickHouse server over HTTP. Everything above this module is identical in both modes.
  */
 export async function openStoreClient(
   config: Pick<GavelConfig, "dataDir" | "clickhouse"> & { sql?: { sessions: number } },
