@@ -80,6 +80,8 @@ describe("read-only SQL", () => {
     ["INTO OUTFILE", "SELECT 1 INTO OUTFILE '/tmp/gavel-x'", /OUTFILE|Only SELECT/],
     ["an identifier with a line break", "SELECT 1 AS `a\n    Function file`", /line breaks/],
     ["an empty query", "   ", /empty/],
+    ["a quote that tries to leave the checker's string literal", "SELECT 1'), file('/etc/passwd') AS x --", /Syntax error|Send exactly one SELECT/],
+    ["a backslash and quote that try the same", "SELECT 1\\'), file('/etc/passwd') AS x --", /Syntax error|Send exactly one SELECT/],
   ])("rejects %s", async (_label, q, msg) => {
     expect(await refusal(q)).toMatch(msg);
   });

@@ -106,7 +106,9 @@ function decodeResult(text: string, limits: SqlLimits, started: number): SqlResu
 
 async function formatSingleStatement(client: ClickHouseClient, query: string): Promise<string> {
   try {
-    const rs = await client.query({ query: `SELECT formatQuery(${quoteString(query.replace(/;\s*$/, ""))}) AS f`, format: "JSONEachRow" });
+    // readonly as a second fence: the user's text is only a string literal here.
+    const text = quoteString(query.replace(/;\s*$/, ""));
+    const rs = await client.query({ query: `SELECT formatQuery(${text}) AS f SETTINGS readonly = 1`, format: "JSONEachRow" });
     const [row] = await rs.json<{ f: string }>();
     return row!.f;
   } catch (err) {
@@ -138,7 +140,9 @@ async function bindParameters(client: ClickHouseClient, formatted: string, param
     view = parseExplainAst(await explainAst(client, `CREATE VIEW gavel_sql_check AS ${formatted}`));
   } catch (err) {
     if (err instanceof SqlRejectedError) throw err;
-    const head = /^\s*(\w+)/.exec(formatted)?.[1]?.toUpperCase() ?? "nothing";
+    const head = /^\s*(\w+|\()/.exec(formatted)?.[1]?.toUpperCase() ?? "nothing";
+    // A SELECT a view cannot hold still failed for a reason of its own: report the engine's.
+    if (head === "SELECT" || head === "WITH" || head === "(") throw err;
     throw new SqlRejectedError(`Only SELECT queries are allowed here (got ${head}). The SQL endpoint is read-only; use the REST API to change data.`);
   }
   if (view.children.length !== 2) {
