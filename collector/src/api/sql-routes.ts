@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { GavelConfig } from "../config/config.js";
 import type { Store } from "../store/store.js";
 import { runReadOnlySql, SqlRejectedError } from "../sql/read-only-sql.js";
+import { StoreBusyError } from "../store/session-pool.js";
 import { ApiError, parseInput } from "./errors.js";
 import { route, strictRouter } from "../server/routes.js";
 
@@ -17,9 +18,12 @@ export function sqlRouter(store: Store, config: GavelConfig) {
   route(r, "POST", "/sql", "read", async (req, res) => {
     const body = parseInput(SqlRequest, req.body);
     try {
-      res.json(await runReadOnlySql(store.client, body.query, body.params ?? {}, config.sql));
+      res.json(await runReadOnlySql(store.sql, body.query, body.params ?? {}, config.sql));
     } catch (err) {
       if (err instanceof SqlRejectedError) throw new ApiError(400, "SQL_REJECTED", err.message);
+      if (err instanceof StoreBusyError) {
+        throw new ApiError(503, "SQL_BUSY", `${err.message} Retry later, or raise GAVEL_SQL_SESSIONS.`);
+      }
       // ClickHouse errors (syntax, unknown column, limits) are the user's to fix.
       const msg = (err as Error).message ?? String(err);
       throw new ApiError(400, "SQL_ERROR", `ClickHouse rejected the query: ${msg.trim()}`);

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { ApiKeyConfigError, parseApiKeys, type ApiKey } from "../auth/api-keys.js";
 
@@ -20,7 +21,17 @@ export interface GavelConfig {
   batchWaitMs: number;
   /** Resends of an acknowledged OTLP request are answered without storing them again (ingest/request-dedup.ts). */
   dedup: { windowSeconds: number; maxRequests: number };
-  sql: { maxExecutionSeconds: number; maxResultRows: number; maxMemoryBytes: number };
+  sql: {
+    maxExecutionSeconds: number;
+    maxResultRows: number;
+    /** Answers are cut at this many bytes of row data (`truncated: true`). */
+    maxResultBytes: number;
+    maxMemoryBytes: number;
+    /** Threads one user query may use, so ingest keeps the other cores. */
+    maxThreads: number;
+    /** Engine sessions for user SQL: queries beyond this wait for a free one. */
+    sessions: number;
+  };
   insecureListen: boolean;
   /**
    * GAVEL_ALLOWED_HOSTS: host names served without API keys besides loopback ones (for a proxy
@@ -60,6 +71,9 @@ const envSchema = z.object({
     .string()
     .regex(/^\s*[A-Za-z0-9.-]+\s*(,\s*[A-Za-z0-9.-]+\s*)*$/, "GAVEL_ALLOWED_HOSTS must be comma-separated host names, without ports (gavel.internal,10.0.0.5)")
     .optional(),
+  GAVEL_SQL_MAX_RESULT_BYTES: intFrom("GAVEL_SQL_MAX_RESULT_BYTES", 1024, 1 << 30).optional(),
+  GAVEL_SQL_MAX_THREADS: intFrom("GAVEL_SQL_MAX_THREADS", 1, 256).optional(),
+  GAVEL_SQL_SESSIONS: intFrom("GAVEL_SQL_SESSIONS", 1, 64).optional(),
 });
 
 export class ConfigError extends Error {
@@ -107,7 +121,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     sql: {
       maxExecutionSeconds: e.GAVEL_SQL_MAX_EXECUTION_SECONDS ?? 30,
       maxResultRows: e.GAVEL_SQL_MAX_RESULT_ROWS ?? 100_000,
+      maxResultBytes: e.GAVEL_SQL_MAX_RESULT_BYTES ?? 16 * 1024 * 1024,
       maxMemoryBytes: e.GAVEL_SQL_MAX_MEMORY_BYTES ?? 2 * 1024 * 1024 * 1024,
+      maxThreads: e.GAVEL_SQL_MAX_THREADS ?? 1,
+      // Half the cores: with one thread per query, user SQL leaves the other half to ingest.
+      sessions: e.GAVEL_SQL_SESSIONS ?? Math.max(1, Math.floor(availableParallelism() / 2)),
     },
     insecureListen: overrides.insecureListen ?? false,
     allowedHosts: (e.GAVEL_ALLOWED_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== ""),

@@ -2,11 +2,23 @@ import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError, type GavelConfig } from "../config/config.js";
+import { SessionPool } from "./session-pool.js";
 
 export type StoreMode = "embedded" | "server";
 
+/**
+ * Three ways into the same store, so that ingest, the REST API and user SQL never queue behind
+ * each other. On chDB each is its own engine session on the one data directory: a session runs
+ * one query at a time, and sessions run in parallel (but every *parameterised* query of the
+ * process goes through one chain in chdb, so only `client` binds parameters).
+ */
 export interface StoreClient {
+  /** The REST API's reads and writes, migrations, the worker. */
   client: ClickHouseClient;
+  /** Span inserts only (never parameterised). */
+  ingest: ClickHouseClient;
+  /** User SQL, one query per session at a time (never parameterised). */
+  sql: SessionPool;
   mode: StoreMode;
   /** Where the embedded engine keeps its data; undefined on a server. */
   dataDir?: string;
@@ -14,21 +26,38 @@ export interface StoreClient {
 }
 
 /**
- * One @clickhouse/client over either connection: chDB in-process (default) or a
- * ClickHouse server over HTTP. Everything above this module is identical in both modes.
+ * @clickhouse/client over either connection: chDB in-process (default, one session per client)
+ * or a ClickHouse server over HTTP. Everything above this module is identical in both modes.
  */
-export async function openStoreClient(config: Pick<GavelConfig, "dataDir" | "clickhouse">): Promise<StoreClient> {
+export async function openStoreClient(
+  config: Pick<GavelConfig, "dataDir" | "clickhouse"> & { sql?: { sessions: number } },
+): Promise<StoreClient> {
+  const sqlSessions = config.sql?.sessions ?? 2;
   if (config.clickhouse) {
     const ch = config.clickhouse;
-    const client = createClient({
-      url: ch.url,
-      username: ch.user,
-      password: ch.password,
-      database: ch.database,
-      request_timeout: 60_000,
-      compression: { request: false, response: true },
-    });
-    return { client, mode: "server", close: () => client.close() };
+    const open = () =>
+      createClient({
+        url: ch.url,
+        username: ch.user,
+        password: ch.password,
+        database: ch.database,
+        request_timeout: 60_000,
+        compression: { request: false, response: true },
+      });
+    // A server runs queries concurrently; user SQL gets its own client so its sockets are its own.
+    const client = open();
+    const sqlClient = open();
+    const sql = new SessionPool(Array.from({ length: sqlSessions }, () => sqlClient), async () => sqlClient);
+    return {
+      client,
+      ingest: client,
+      sql,
+      mode: "server",
+      close: async () => {
+        await sql.close();
+        await Promise.all([client.close(), sqlClient.close()]);
+      },
+    };
   }
   const dataDir = resolve(config.dataDir);
   try {
@@ -39,22 +68,36 @@ export async function openStoreClient(config: Pick<GavelConfig, "dataDir" | "cli
   // chdb/connection is CommonJS; loading it lazily keeps the 500 MB engine out of
   // processes that only talk to a server.
   const { createChdbConnection } = await import("chdb/connection");
-  let connection;
+  const open = () => createClient({ connection: createChdbConnection({ path: dataDir }) } as Parameters<typeof createClient>[0]);
+  let client: ClickHouseClient;
   try {
-    connection = createChdbConnection({ path: dataDir });
+    client = open();
   } catch (err) {
     throw new ConfigError(
       `Cannot open the embedded ClickHouse in ${dataDir} (GAVEL_DATA_DIR / --data-dir): ${(err as Error).message}. ` +
         "A data directory opens in one process at a time: is another Gavel, or `gavel migrate`, using it?",
     );
   }
-  const client = createClient({ connection } as Parameters<typeof createClient>[0]);
+  // Same path: these join the engine the first one started.
+  const ingest = open();
+  const sqlClients = Array.from({ length: sqlSessions }, open);
+  const all = new Set([client, ingest, ...sqlClients]);
+  const sql = new SessionPool(sqlClients, async (broken) => {
+    all.delete(broken);
+    await broken.close().catch(() => undefined);
+    const fresh = open();
+    all.add(fresh);
+    return fresh;
+  });
   return {
     client,
+    ingest,
+    sql,
     mode: "embedded",
     dataDir,
     close: async () => {
-      await client.close();
+      await sql.close();
+      await Promise.all([...all].map((c) => c.close()));
       // The engine is a process singleton: wait for its pending work before another path may open.
       const chdb = (await import("chdb")) as unknown as { drainPending?: () => Promise<void> };
       if (typeof chdb.drainPending === "function") await chdb.drainPending();

@@ -3,6 +3,7 @@ import type { GavelConfig } from "../config/config.js";
 import { SpanBatcher } from "../ingest/span-batcher.js";
 import { RequestDedup } from "../ingest/request-dedup.js";
 import { openStoreClient, type StoreClient, type StoreMode } from "./clickhouse.js";
+import type { SessionPool } from "./session-pool.js";
 import { migrate, schemaObjectNames, type MigrateResult } from "./migrations.js";
 import { createSpanWriter, type SpanWriter } from "./span-writer.js";
 
@@ -43,6 +44,16 @@ export class Store {
 
   get client(): ClickHouseClient {
     return this.sc.client;
+  }
+
+  /** The span inserts' own session. */
+  get ingestClient(): ClickHouseClient {
+    return this.sc.ingest;
+  }
+
+  /** User SQL's own sessions (collector/src/sql/read-only-sql.ts). */
+  get sql(): SessionPool {
+    return this.sc.sql;
   }
 
   get mode(): StoreMode {
