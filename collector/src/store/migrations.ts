@@ -9,9 +9,13 @@ import {
   gavelSchemaMigrations,
   gavelTraceActivity,
   gavelTraceActivityMv,
+  gavelTraceIo,
+  gavelTraceIoMv,
   gavelTraces,
   gavelTracesMv,
+  gavelTracesMvConventions,
   otelTraces,
+  otelTracesConventionColumns,
   otelTracesGavelColumns,
   otelTracesTraceIdTs,
   otelTracesTraceIdTsMv,
@@ -73,6 +77,11 @@ export const MIGRATIONS: Migration[] = [
     version: 5,
     name: "alignment runs",
     objects: [gavelAlignmentRuns],
+  },
+  {
+    version: 6,
+    name: "every client's conventions: span type, model and token columns; trace inputs/outputs from any span",
+    objects: [otelTracesConventionColumns, gavelTracesMvConventions, gavelTraceIo, gavelTraceIoMv],
   },
 ];
 

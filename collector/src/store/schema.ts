@@ -7,13 +7,14 @@
  * same store. Gavel's additions to `otel_traces` are MATERIALIZED columns added with
  * ALTER, which keeps exporter inserts (they name their columns) working.
  */
+import { ATTR_ASSESSMENT_SPAN, TRACE_RANK_SQL, textFieldSql, tokenFieldSql } from "@gavel/conventions";
 
 export interface TableDef {
   kind: "table";
   name: string;
   /** Column and index definitions, one per line. */
   columns: string[];
-  engine: "MergeTree" | "ReplacingMergeTree";
+  engine: "MergeTree" | "ReplacingMergeTree" | "AggregatingMergeTree";
   /** Version column for ReplacingMergeTree. */
   versionColumn?: string;
   partitionBy?: string;
@@ -29,6 +30,8 @@ export interface ViewDef {
   name: string;
   to: string;
   select: string;
+  /** Drop and create again: how a later migration changes a view's SELECT. */
+  replace?: boolean;
 }
 
 export interface AlterDef {
@@ -42,25 +45,15 @@ export type SchemaObject = TableDef | ViewDef | AlterDef;
 
 const TRACE_ATTR = (k: string) => `SpanAttributes['${k}']`;
 
-/** First non-empty of several attribute lookups, in convention order (docs/conventions.md). */
-function firstOf(exprs: string[]): string {
-  const args = exprs.flatMap((e) => [`${e} != ''`, e]);
-  return `multiIf(${args.join(", ")}, '')`;
-}
-
-export const INPUTS_EXPR = firstOf(
-  ["gavel.inputs", "mlflow.spanInputs", "input.value", "gen_ai.input.messages", "traceloop.entity.input"].map(TRACE_ATTR),
-);
-export const OUTPUTS_EXPR = firstOf(
-  ["gavel.outputs", "mlflow.spanOutputs", "output.value", "gen_ai.output.messages", "traceloop.entity.output"].map(TRACE_ATTR),
-);
-// mlflow.spanType is JSON-encoded ("\"LLM\""), hence the trim.
-export const SPAN_TYPE_EXPR = firstOf([
-  TRACE_ATTR("gavel.span_type"),
-  `trim(BOTH '"' FROM ${TRACE_ATTR("mlflow.spanType")})`,
-  `upper(${TRACE_ATTR("openinference.span.kind")})`,
-  `upper(${TRACE_ATTR("gen_ai.operation.name")})`,
-]);
+// What a span's inputs, outputs, type, model and token counts are, in every convention
+// Gavel reads: made from the one list in @gavel/conventions (docs/conventions.md).
+export const INPUTS_EXPR = textFieldSql("inputs");
+export const OUTPUTS_EXPR = textFieldSql("outputs");
+export const SPAN_TYPE_EXPR = textFieldSql("spanType");
+export const MODEL_EXPR = textFieldSql("model");
+export const INPUT_TOKENS_EXPR = tokenFieldSql("inputTokens");
+export const OUTPUT_TOKENS_EXPR = tokenFieldSql("outputTokens");
+export const TOTAL_TOKENS_EXPR = tokenFieldSql("totalTokens");
 export const EXPERIMENT_EXPR = `multiIf(${TRACE_ATTR("gavel.experiment_id")} != '', ${TRACE_ATTR(
   "gavel.experiment_id",
 )}, ResourceAttributes['gavel.experiment_id'] != '', ResourceAttributes['gavel.experiment_id'], '0')`;
@@ -108,7 +101,7 @@ export const otelTracesGavelColumns: AlterDef = {
     `ADD COLUMN IF NOT EXISTS ExperimentId LowCardinality(String) MATERIALIZED ${EXPERIMENT_EXPR}`,
     `ADD COLUMN IF NOT EXISTS RunId String MATERIALIZED ${TRACE_ATTR("gavel.run_id")}`,
     `ADD COLUMN IF NOT EXISTS SpanType LowCardinality(String) MATERIALIZED ${SPAN_TYPE_EXPR}`,
-    `ADD COLUMN IF NOT EXISTS GenAiModel LowCardinality(String) MATERIALIZED ${TRACE_ATTR("gen_ai.request.model")}`,
+    `ADD COLUMN IF NOT EXISTS GenAiModel LowCardinality(String) MATERIALIZED ${MODEL_EXPR}`,
     "ADD COLUMN IF NOT EXISTS IsRoot Bool MATERIALIZED ParentSpanId = ''",
   ],
 };
@@ -188,6 +181,57 @@ export const gavelTracesMv: ViewDef = {
 FROM otel_traces WHERE ParentSpanId = '' AND SpanAttributes['gavel.assessment_span'] != 'true'`,
 };
 
+/**
+ * Migration 6: the columns and views that read every convention of @gavel/conventions. On a
+ * store made before, SpanType and GenAiModel read fewer conventions and gavel_traces_mv fewer
+ * payload attributes; MODIFY changes only the expression (no data is rewritten: parts written
+ * before keep their values), and the view is made again.
+ */
+export const otelTracesConventionColumns: AlterDef = {
+  kind: "alter",
+  table: "otel_traces",
+  actions: [
+    `MODIFY COLUMN SpanType LowCardinality(String) MATERIALIZED ${SPAN_TYPE_EXPR}`,
+    `MODIFY COLUMN GenAiModel LowCardinality(String) MATERIALIZED ${MODEL_EXPR}`,
+    `ADD COLUMN IF NOT EXISTS InputTokens UInt64 MATERIALIZED ${INPUT_TOKENS_EXPR}`,
+    `ADD COLUMN IF NOT EXISTS OutputTokens UInt64 MATERIALIZED ${OUTPUT_TOKENS_EXPR}`,
+    `ADD COLUMN IF NOT EXISTS TotalTokens UInt64 MATERIALIZED ${TOTAL_TOKENS_EXPR}`,
+  ],
+};
+
+export const gavelTracesMvConventions: ViewDef = { ...gavelTracesMv, replace: true };
+
+const RANKED_PAYLOAD = "AggregateFunction(argMin, String, Tuple(UInt8, DateTime64(9), Int64, String))";
+
+/**
+ * A trace's inputs and outputs when its root span has none: those of its outermost span that
+ * has them (@gavel/conventions compareOutermost: earliest start, then longest, then smallest
+ * span id), kept with argMin, so the result is the same whatever order and batches the spans
+ * arrive in. Only non-root spans with a payload are written here (the root's are in
+ * gavel_traces). Read with argMinMerge … GROUP BY TraceId (store/queries/trace-io.ts).
+ */
+export const gavelTraceIo: TableDef = {
+  kind: "table",
+  name: "gavel_trace_io",
+  columns: ["TraceId String CODEC(ZSTD(1))", `Inputs ${RANKED_PAYLOAD} CODEC(ZSTD(3))`, `Outputs ${RANKED_PAYLOAD} CODEC(ZSTD(3))`],
+  engine: "AggregatingMergeTree",
+  orderBy: "TraceId",
+  shardingKey: "cityHash64(TraceId)",
+};
+
+export const gavelTraceIoMv: ViewDef = {
+  kind: "view",
+  name: "gavel_trace_io_mv",
+  to: "gavel_trace_io",
+  select: `SELECT TraceId,
+  argMinStateIf(${INPUTS_EXPR}, ${TRACE_RANK_SQL}, ${INPUTS_EXPR} != '') AS Inputs,
+  argMinStateIf(${OUTPUTS_EXPR}, ${TRACE_RANK_SQL}, ${OUTPUTS_EXPR} != '') AS Outputs
+FROM otel_traces
+WHERE TraceId != '' AND ParentSpanId != '' AND SpanAttributes['${ATTR_ASSESSMENT_SPAN}'] != 'true'
+  AND (${INPUTS_EXPR} != '' OR ${OUTPUTS_EXPR} != '')
+GROUP BY TraceId`,
+};
+
 export const gavelExperiments: TableDef = {
   kind: "table",
   name: "gavel_experiments",
@@ -264,6 +308,7 @@ export function renderDDL(obj: SchemaObject, opts: RenderOptions = {}): string[]
   }
   if (obj.kind === "view") {
     return [
+      ...(obj.replace ? [`DROP VIEW IF EXISTS ${obj.name}${onCluster} SYNC`] : []),
       `CREATE MATERIALIZED VIEW IF NOT EXISTS ${obj.name}${onCluster} TO ${local(obj.to)} AS ${
         c ? obj.select.replace(/\bFROM (\w+)/, (_m, t: string) => `FROM ${local(t)}`) : obj.select
       }`,
