@@ -33,11 +33,11 @@ export interface ClientTracing {
 }
 
 /** A tracer provider exporting to the collector over OTLP (protobuf over HTTP unless another exporter is given). */
-export function clientTracing(gavelUrl: string, service: string, exporter?: SpanExporter): ClientTracing {
+export function clientTracing(gavelUrl: string, service: string, exporter?: SpanExporter, headers: Record<string, string> = {}): ClientTracing {
   const memory = new InMemorySpanExporter();
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ "service.name": service }),
-    spanProcessors: [new SimpleSpanProcessor(memory), new BatchSpanProcessor(exporter ?? new OTLPTraceExporter({ url: `${gavelUrl}/v1/traces` }))],
+    spanProcessors: [new SimpleSpanProcessor(memory), new BatchSpanProcessor(exporter ?? new OTLPTraceExporter({ url: `${gavelUrl}/v1/traces`, headers }))],
   });
   return {
     provider,

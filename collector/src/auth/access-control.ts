@@ -4,7 +4,8 @@ import { findKey, presentedKey, type ApiKey, type Role } from "./api-keys.js";
 /** The role a request needs, from its method and path; null = open (health, UI assets). */
 export function requiredRole(method: string, path: string): Role | null {
   if (path === "/healthz") return null;
-  if (path === "/v1/traces") return "ingest";
+  // OTLP, and its alias for Langfuse's SDKs (ingest/otlp-receiver.ts OTLP_TRACES_PATHS).
+  if (path === "/v1/traces" || path === "/api/public/otel/v1/traces") return "ingest";
   if (path === "/metrics") return "read";
   if (!path.startsWith("/api/")) return null; // the UI's static files; its API calls need a key
   if (path === "/api/v1/auth/whoami") return null;
