@@ -26,7 +26,8 @@ beforeAll(() => {
     disableBatch: true,
     silenceInitializationMessage: true,
     traceloopSyncEnabled: false,
-    instrumentModules: { openAI: OpenAI },
+    // The SDK types the module as its CommonJS typings; the ESM class is the same object at run time.
+    instrumentModules: { openAI: OpenAI as never },
   });
 });
 afterAll(async () => {
