@@ -107,3 +107,16 @@ export async function judgePrompt(sim: ProviderSimulator, trace: TraceJson): Pro
   const messages = (req?.body?.messages ?? []) as { role: string; content: string }[];
   return { prompt: messages.filter((m) => m.role === "user").map((m) => m.content).join("\n"), error: fb.error };
 }
+
+/** A TCP port free right now on loopback (for the gRPC receiver, whose default 4317 may be taken). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
