@@ -32,10 +32,10 @@ export async function loadJudgeInputs(client: ClickHouseClient, judge: Judge, ba
       }
       args.expectations = e;
     }
-    if (spans) {
-      const trace: JudgeTrace = { info: toTraceInfo(c.summary), data: { spans: spans.get(c.traceId) ?? [] } };
-      args.trace = trace;
-    }
+    // The trace's info goes along even when {{ trace }} is not used: a judge that finds no
+    // content then says where in the trace Gavel looked (and is not called).
+    const trace: JudgeTrace = { info: toTraceInfo(c.summary), ...(spans ? { data: { spans: spans.get(c.traceId) ?? [] } } : {}) };
+    args.trace = trace;
     out.set(c.traceId, { args });
   }
   return out;
