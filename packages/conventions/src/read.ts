@@ -136,14 +136,20 @@ export function compareOutermost(a: RankedSpan, b: RankedSpan): number {
   const ra = a.parentSpanId ? 1 : 0;
   const rb = b.parentSpanId ? 1 : 0;
   if (ra !== rb) return ra - rb;
-  const num = (v: string | bigint | number | undefined) => (v === undefined || v === "" ? 0 : typeof v === "number" ? v : Number(v));
-  const sa = num(a.start);
-  const sb = num(b.start);
-  if (sa !== sb) return sa - sb;
-  const da = num(a.duration);
-  const db = num(b.duration);
-  if (da !== db) return db - da;
+  const sa = exact(a.start);
+  const sb = exact(b.start);
+  if (sa !== sb) return sa < sb ? -1 : 1;
+  const da = exact(a.duration);
+  const db = exact(b.duration);
+  if (da !== db) return da > db ? -1 : 1;
   return a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
+}
+
+/** Nanosecond strings compared exactly (they exceed Number's precision); numbers as they are. */
+function exact(v: string | bigint | number | undefined): bigint | number {
+  if (v === undefined || v === "") return 0;
+  if (typeof v === "bigint" || typeof v === "number") return v;
+  return /^\d+$/.test(v) ? BigInt(v) : Number(v);
 }
 
 /** The first span in `compareOutermost` order for which `has` is true. */
