@@ -54,6 +54,8 @@ export const MODEL_EXPR = textFieldSql("model");
 export const INPUT_TOKENS_EXPR = tokenFieldSql("inputTokens");
 export const OUTPUT_TOKENS_EXPR = tokenFieldSql("outputTokens");
 export const TOTAL_TOKENS_EXPR = tokenFieldSql("totalTokens");
+/** As a column: falls back to the InputTokens and OutputTokens columns, computed already. */
+const TOTAL_TOKENS_COLUMN_EXPR = tokenFieldSql("totalTokens", undefined, "InputTokens + OutputTokens");
 export const EXPERIMENT_EXPR = `multiIf(${TRACE_ATTR("gavel.experiment_id")} != '', ${TRACE_ATTR(
   "gavel.experiment_id",
 )}, ResourceAttributes['gavel.experiment_id'] != '', ResourceAttributes['gavel.experiment_id'], '0')`;
@@ -195,7 +197,7 @@ export const otelTracesConventionColumns: AlterDef = {
     `MODIFY COLUMN GenAiModel LowCardinality(String) MATERIALIZED ${MODEL_EXPR}`,
     `ADD COLUMN IF NOT EXISTS InputTokens UInt64 MATERIALIZED ${INPUT_TOKENS_EXPR}`,
     `ADD COLUMN IF NOT EXISTS OutputTokens UInt64 MATERIALIZED ${OUTPUT_TOKENS_EXPR}`,
-    `ADD COLUMN IF NOT EXISTS TotalTokens UInt64 MATERIALIZED ${TOTAL_TOKENS_EXPR}`,
+    `ADD COLUMN IF NOT EXISTS TotalTokens UInt64 MATERIALIZED ${TOTAL_TOKENS_COLUMN_EXPR}`,
   ],
 };
 

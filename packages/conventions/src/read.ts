@@ -42,9 +42,10 @@ function readText(s: Source, span: SpanAttributesLike): string {
       return s.upper ? v.toUpperCase() : v;
     }
     case "messages": {
+      // As in SQL: no list unless message 0 has a role.
+      if (attrs[`${s.prefix}0.${s.role}`] === undefined) return "";
       const re = new RegExp(messageRoleKeyPattern(s));
       const n = Object.keys(attrs).filter((k) => re.test(k)).length;
-      if (n === 0) return "";
       const list = [];
       for (let i = 0; i < n; i++) list.push({ role: text(attrs[`${s.prefix}${i}.${s.role}`]), content: text(attrs[`${s.prefix}${i}.${s.content}`]) });
       return JSON.stringify(list);

@@ -26,7 +26,9 @@ function textSql(s: Source): string {
     case "messages": {
       const key = (field: string) => `SpanAttributes[concat(${sqlString(s.prefix)}, toString(i), ${sqlString(`.${field}`)})]`;
       const n = `arrayCount(k -> match(k, ${sqlString(messageRoleKeyPattern(s))}), mapKeys(SpanAttributes))`;
-      return `if(${n} = 0, '', toJSONString(arrayMap(i -> map('role', ${key(s.role)}, 'content', ${key(s.content)}), range(${n}))))`;
+      // The first message's key decides cheaply whether to scan the keys at all (most spans have no list).
+      const first = `mapContains(SpanAttributes, ${sqlString(`${s.prefix}0.${s.role}`)})`;
+      return `if(NOT ${first}, '', toJSONString(arrayMap(i -> map('role', ${key(s.role)}, 'content', ${key(s.content)}), range(${n}))))`;
     }
     case "event":
       return `arrayElement(Events.Attributes, indexOf(Events.Name, ${sqlString(s.event)}))[${sqlString(s.key)}]`;
@@ -46,10 +48,14 @@ export function textFieldSql(field: TextField, conventions: readonly Convention[
   return `multiIf(${exprs.flatMap((e) => [`${e} != ''`, e]).join(", ")}, '')`;
 }
 
-/** First non-zero of the field's sources (UInt64), 0 when none; the total falls back to input + output. */
-export function tokenFieldSql(field: TokenField, conventions: readonly Convention[] = CONVENTIONS): string {
+/**
+ * First non-zero of the field's sources (UInt64), 0 when none; the total falls back to input +
+ * output, or to `totalFallback` (e.g. `InputTokens + OutputTokens`, columns computed already).
+ */
+export function tokenFieldSql(field: TokenField, conventions: readonly Convention[] = CONVENTIONS, totalFallback?: string): string {
   const exprs = sourcesOf(field, conventions).map(numberSql);
-  const fallback = field === "totalTokens" ? `(${tokenFieldSql("inputTokens", conventions)} + ${tokenFieldSql("outputTokens", conventions)})` : "toUInt64(0)";
+  const fallback =
+    field === "totalTokens" ? `(${totalFallback ?? `${tokenFieldSql("inputTokens", conventions)} + ${tokenFieldSql("outputTokens", conventions)}`})` : "toUInt64(0)";
   return `multiIf(${exprs.flatMap((e) => [`${e} != 0`, e]).join(", ")}, ${fallback})`;
 }
 
