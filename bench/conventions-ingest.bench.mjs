@@ -1,7 +1,7 @@
 // What reading every client's conventions costs at insert time: the same RowBinary files of
 // realistic LLM spans (bench/lib/llm-spans.mjs) inserted back to back into otel_traces with
 // the schema before @gavel/conventions (baseline: the five-convention input/output/type
-// expressions, GenAiModel = gen_ai.request.model, no token columns, no gavel_trace_io view) and
+// expressions, GenAiModel = gen_ai.request.model, no token columns) and
 // with the current schema (migration 6). Each variant runs in its own process with its own
 // chDB, alternating, and the ratio current / baseline is printed per round.
 //
@@ -40,11 +40,9 @@ async function child(kind) {
   const sc = await openStoreClient({ dataDir: dir });
   const client = sc.client;
   await migrate(client);
-  if (kind === "no-io") await client.command({ query: "DROP VIEW IF EXISTS gavel_trace_io_mv" });
   if (kind === "no-tokens") for (const c of ["TotalTokens", "InputTokens", "OutputTokens"]) await client.command({ query: `ALTER TABLE otel_traces DROP COLUMN ${c}` });
   if (kind === "baseline") {
     for (const q of [
-      "DROP VIEW IF EXISTS gavel_trace_io_mv",
       "ALTER TABLE otel_traces DROP COLUMN IF EXISTS TotalTokens", "ALTER TABLE otel_traces DROP COLUMN IF EXISTS InputTokens", "ALTER TABLE otel_traces DROP COLUMN IF EXISTS OutputTokens",
       `ALTER TABLE otel_traces MODIFY COLUMN SpanType LowCardinality(String) MATERIALIZED ${OLD_SPAN_TYPE}`,
       `ALTER TABLE otel_traces MODIFY COLUMN GenAiModel LowCardinality(String) MATERIALIZED ${A("gen_ai.request.model")}`,

@@ -9,8 +9,6 @@ import {
   gavelSchemaMigrations,
   gavelTraceActivity,
   gavelTraceActivityMv,
-  gavelTraceIo,
-  gavelTraceIoMv,
   gavelTraces,
   gavelTracesMv,
   gavelTracesMvConventions,
@@ -80,8 +78,8 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 6,
-    name: "every client's conventions: span type, model and token columns; trace inputs/outputs from any span",
-    objects: [otelTracesConventionColumns, gavelTracesMvConventions, gavelTraceIo, gavelTraceIoMv],
+    name: "every client's conventions: span type, model and token columns, trace summaries",
+    objects: [otelTracesConventionColumns, gavelTracesMvConventions],
   },
 ];
 

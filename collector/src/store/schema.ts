@@ -7,14 +7,14 @@
  * same store. Gavel's additions to `otel_traces` are MATERIALIZED columns added with
  * ALTER, which keeps exporter inserts (they name their columns) working.
  */
-import { ATTR_ASSESSMENT_SPAN, TRACE_RANK_SQL, textFieldSql, tokenFieldSql } from "@gavel/conventions";
+import { textFieldSql, tokenFieldSql } from "@gavel/conventions";
 
 export interface TableDef {
   kind: "table";
   name: string;
   /** Column and index definitions, one per line. */
   columns: string[];
-  engine: "MergeTree" | "ReplacingMergeTree" | "AggregatingMergeTree";
+  engine: "MergeTree" | "ReplacingMergeTree";
   /** Version column for ReplacingMergeTree. */
   versionColumn?: string;
   partitionBy?: string;
@@ -202,37 +202,6 @@ export const otelTracesConventionColumns: AlterDef = {
 };
 
 export const gavelTracesMvConventions: ViewDef = { ...gavelTracesMv, replace: true };
-
-const RANKED_PAYLOAD = "AggregateFunction(argMin, String, Tuple(UInt8, DateTime64(9), Int64, String))";
-
-/**
- * A trace's inputs and outputs when its root span has none: those of its outermost span that
- * has them (@gavel/conventions compareOutermost: earliest start, then longest, then smallest
- * span id), kept with argMin, so the result is the same whatever order and batches the spans
- * arrive in. Only non-root spans with a payload are written here (the root's are in
- * gavel_traces). Read with argMinMerge … GROUP BY TraceId (store/queries/trace-io.ts).
- */
-export const gavelTraceIo: TableDef = {
-  kind: "table",
-  name: "gavel_trace_io",
-  columns: ["TraceId String CODEC(ZSTD(1))", `Inputs ${RANKED_PAYLOAD} CODEC(ZSTD(3))`, `Outputs ${RANKED_PAYLOAD} CODEC(ZSTD(3))`],
-  engine: "AggregatingMergeTree",
-  orderBy: "TraceId",
-  shardingKey: "cityHash64(TraceId)",
-};
-
-export const gavelTraceIoMv: ViewDef = {
-  kind: "view",
-  name: "gavel_trace_io_mv",
-  to: "gavel_trace_io",
-  select: `SELECT TraceId,
-  argMinStateIf(${INPUTS_EXPR}, ${TRACE_RANK_SQL}, ${INPUTS_EXPR} != '') AS Inputs,
-  argMinStateIf(${OUTPUTS_EXPR}, ${TRACE_RANK_SQL}, ${OUTPUTS_EXPR} != '') AS Outputs
-FROM otel_traces
-WHERE TraceId != '' AND ParentSpanId != '' AND SpanAttributes['${ATTR_ASSESSMENT_SPAN}'] != 'true'
-  AND (${INPUTS_EXPR} != '' OR ${OUTPUTS_EXPR} != '')
-GROUP BY TraceId`,
-};
 
 export const gavelExperiments: TableDef = {
   kind: "table",

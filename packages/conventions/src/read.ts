@@ -130,8 +130,8 @@ export interface RankedSpan {
  * when the root has none, those of the outermost span that has some — the one that starts
  * first, the longer one on a tie (a parent starts no later and ends no earlier than its
  * children), then the smaller span id. The same for outputs, independently. It depends only
- * on the spans, never on their arrival order; the collector's gavel_trace_io table applies
- * the same order with argMin (sql.ts, TRACE_RANK_SQL).
+ * on the spans, never on their arrival order; the collector applies the same order with
+ * argMin over TRACE_RANK_SQL (sql.ts) when it reads a trace summary.
  */
 export function compareOutermost(a: RankedSpan, b: RankedSpan): number {
   const ra = a.parentSpanId ? 1 : 0;
