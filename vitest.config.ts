@@ -8,6 +8,7 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 export default defineConfig({
   resolve: {
     alias: {
+      "@gavel/conventions": src("./packages/conventions/src/index.ts"),
       "@gavel/api": src("./packages/api/src/index.ts"),
       "@gavel/judges": src("./packages/judges/src/index.ts"),
       "@gavel/sdk": src("./packages/sdk/src/index.ts"),

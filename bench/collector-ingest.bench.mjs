@@ -66,7 +66,7 @@ const cpuSeconds = (pid) => {
 /** One fresh collector process, loaded by `senders` closed-loop senders for `seconds`. */
 async function runGavel(senders, env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "gavel-bench-ingest-"));
-  const collector = spawn(process.execPath, [...(process.env.GAVEL_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), join(here, "../collector/dist/cli/main.js"), "start", "--port", "0", "--data-dir", dataDir], {
+  const collector = spawn(process.execPath, [...(process.env.GAVEL_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), join(here, "../collector/dist/cli/main.js"), "start", "--port", "0", "--grpc-port", "0", "--data-dir", dataDir], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, ...env },
   });

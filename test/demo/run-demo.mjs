@@ -57,7 +57,7 @@ async function main() {
   let dataDir;
   if (!(await reachable(gavelUrl))) {
     dataDir = mkdtempSync(join(tmpdir(), "gavel-demo-"));
-    gavelUrl = await startChild(["collector/dist/cli/main.js", "start", "--port", "0", "--data-dir", dataDir], {}, /listening on (http:\/\/\S+)/);
+    gavelUrl = await startChild(["collector/dist/cli/main.js", "start", "--port", "0", "--grpc-port", "0", "--data-dir", dataDir], {}, /listening on (http:\/\/\S+)/);
     say(`Started a collector for the demo at ${gavelUrl} (data in ${dataDir}, removed at the end).\n`);
   } else {
     say(`Using the running collector at ${gavelUrl}.\n`);

@@ -176,6 +176,7 @@ describe("single-node and clustered DDL come from the same definitions", () => {
         .replace(/ENGINE = Replicated(\w+)\('[^']*', '\{replica\}'(?:, (\w+))?\)/, (_m, e: string, v?: string) => `ENGINE = ${e}(${v ?? ""})`);
     const localOnly = clustered.filter((s) => !/ENGINE = Distributed\(/.test(s));
     // Alters run twice on a cluster (local and Distributed table); once the names are folded they coincide.
-    expect([...new Set(localOnly.map(strip))]).toEqual(single);
+    // A view made again by a later migration (ViewDef.replace) repeats its CREATE in both forms.
+    expect([...new Set(localOnly.map(strip))]).toEqual([...new Set(single)]);
   });
 });

@@ -19,7 +19,8 @@ export interface GavelProcess {
 export function startGavelProcess(opts: { dataDir: string; env?: Record<string, string>; args?: string[] }): Promise<GavelProcess> {
   const proc = spawn(process.execPath, [CLI, "start", "--port", "0", "--data-dir", opts.dataDir, ...(opts.args ?? [])], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...opts.env },
+    // OTLP/gRPC stays off unless a test asks for it: its default port would clash between test files.
+    env: { ...process.env, GAVEL_GRPC_PORT: "0", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

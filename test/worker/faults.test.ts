@@ -190,6 +190,28 @@ describe("the worker under provider faults", () => {
     }
   });
 
+  it("does not judge a trace whose inputs and outputs are empty: MISSING_CONTENT stored with where Gavel looked, counted as skipped, no model call", async () => {
+    const experimentId = await createExperiment("faults-empty");
+    const registered = await makeJudge({ name: "empty_content", instructions: "Rate as one of: good, bad\nIs {{ outputs }} a good answer to {{ inputs }}?", model: "openai:/gpt-4o-mini" }).register({ experimentId });
+    await registered.start({ sampleRate: 1 });
+    started.push(registered);
+    const traces = makeTraces(2, { "gavel.experiment_id": experimentId, "http.route": "/ask" }, 1, false);
+    await postSpans(gavel.url, traces.flatMap((t) => [t.root, ...t.children]));
+    const rt = worker({});
+    const rows = await settle("empty_content", 2);
+    for (const r of rows) {
+      const err = JSON.parse(r.Error) as { code: string; message: string };
+      expect(err.code).toBe("MISSING_CONTENT");
+      expect(err.message).toMatch(/\{\{ outputs \}\} and \{\{ inputs \}\} are empty|\{\{ inputs \}\} and \{\{ outputs \}\} are empty/);
+      expect(err.message).toContain("gavel.inputs");
+      expect(err.message).toContain("langfuse.observation.output");
+    }
+    expect(sim.requests).toHaveLength(0);
+    const text = rt.metrics.registry.render();
+    expect(metricValue(text, "gavel_worker_traces_skipped_total", { judge: "empty_content", reason: "MISSING_CONTENT", mode: "online" })).toBe(2);
+    expect(metricValue(text, "gavel_worker_traces_failed_total", { judge: "empty_content" })).toBe(0);
+  });
+
   it("stores MISSING_INPUT for a trace without the expectations the judge uses, and pauses a judge that cannot run", async () => {
     const { ids } = await setup("needs_truth", 2, { instructions: "Rate as one of: good, bad\nDoes {{ outputs }} match {{ expectations }}?" });
     await logExpectation({ traceId: ids[0]!, name: "expected_answer", value: "answer 0", source: { sourceType: AssessmentSourceType.HUMAN, sourceId: "qa" } });

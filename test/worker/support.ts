@@ -38,13 +38,14 @@ export function metricValue(text: string, name: string, labels: Record<string, s
  * Real OTel spans for `n` traces, each a root (with `attrs`) and `children` child spans, made
  * without a global provider so they can be sent over OTLP at chosen moments.
  */
-export function makeTraces(n: number, attrs: Record<string, string>, children = 0): { root: ReadableSpan; children: ReadableSpan[] }[] {
+export function makeTraces(n: number, attrs: Record<string, string>, children = 0, withPayloads = true): { root: ReadableSpan; children: ReadableSpan[] }[] {
   const exporter = new InMemorySpanExporter();
   const p = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": "worker-test" }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const tracer = p.getTracer("worker-test");
   const out: { root: ReadableSpan; children: ReadableSpan[] }[] = [];
   for (let i = 0; i < n; i++) {
-    const root = tracer.startSpan(`request-${i}`, { attributes: { ...attrs, "gavel.inputs": JSON.stringify({ question: `question ${i}` }), "gavel.outputs": JSON.stringify({ answer: `answer ${i}` }) } });
+    const payloads = withPayloads ? { "gavel.inputs": JSON.stringify({ question: `question ${i}` }), "gavel.outputs": JSON.stringify({ answer: `answer ${i}` }) } : {};
+    const root = tracer.startSpan(`request-${i}`, { attributes: { ...attrs, ...payloads } });
     const ctx = trace.setSpan(ROOT_CONTEXT, root);
     for (let c = 0; c < children; c++) tracer.startSpan(`step-${c}`, { attributes: attrs }, ctx).end();
     root.end();

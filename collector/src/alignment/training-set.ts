@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import { fillTracePayloads } from "../store/queries/trace-io.js";
 import { parsePayload } from "../store/queries/traces.js";
 
 /** One trace with both a judge assessment and a human label for the judge's name. */
@@ -69,6 +70,7 @@ ORDER BY t.Timestamp, t.TraceId`,
     traceId: string; inputs: string; outputs: string; humanLabel: string; humanRationale: string;
     votes: string; reviewers: string; judgeLabel: string; labelTimeMs: string;
   }>();
+  await fillTracePayloads(client, rows);
   return rows.map((r) => ({
     traceId: r.traceId,
     inputs: parsePayload(r.inputs),

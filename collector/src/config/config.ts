@@ -8,6 +8,8 @@ import { ApiKeyConfigError, parseApiKeys, type ApiKey } from "../auth/api-keys.j
  */
 export interface GavelConfig {
   port: number;
+  /** OTLP/gRPC port (GAVEL_GRPC_PORT, default 4317); 0 turns the gRPC receiver off. Same host as HTTP. */
+  grpcPort: number;
   host: string;
   dataDir: string;
   clickhouse?: { url: string; user: string; password: string; database: string; cluster?: string };
@@ -51,6 +53,7 @@ const intFrom = (name: string, min: number, max: number) =>
 
 const envSchema = z.object({
   GAVEL_PORT: intFrom("GAVEL_PORT", 0, 65535).optional(),
+  GAVEL_GRPC_PORT: intFrom("GAVEL_GRPC_PORT", 0, 65535).optional(),
   GAVEL_HOST: z.string().min(1).optional(),
   GAVEL_DATA_DIR: z.string().min(1).optional(),
   GAVEL_CLICKHOUSE_URL: z.string().url("GAVEL_CLICKHOUSE_URL must be a URL such as http://localhost:8123").optional(),
@@ -80,7 +83,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-export type ConfigOverrides = Partial<Pick<GavelConfig, "port" | "host" | "dataDir" | "insecureListen">>;
+export type ConfigOverrides = Partial<Pick<GavelConfig, "port" | "grpcPort" | "host" | "dataDir" | "insecureListen">>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): GavelConfig {
   const picked = Object.fromEntries(
@@ -102,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   const url = e.GAVEL_CLICKHOUSE_URL;
   return {
     port: overrides.port ?? e.GAVEL_PORT ?? 4318,
+    grpcPort: overrides.grpcPort ?? e.GAVEL_GRPC_PORT ?? 4317,
     host: overrides.host ?? e.GAVEL_HOST ?? "127.0.0.1",
     dataDir: overrides.dataDir ?? e.GAVEL_DATA_DIR ?? "./.gavel/data",
     clickhouse: url

@@ -13,6 +13,9 @@ import { BodyBuffers } from "./body-buffers.js";
 import { RequestDedup, type Acknowledgement } from "./request-dedup.js";
 import { SpanRowsRejectedError } from "../store/span-writer.js";
 
+/** Where OTLP/HTTP traces are accepted: the OTLP path, and Langfuse's, so its SDKs need only a base URL. */
+export const OTLP_TRACES_PATHS = ["/v1/traces", "/api/public/otel/v1/traces"];
+
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
 

@@ -54,6 +54,25 @@ export function encodeRpcStatus(format: OtlpFormat, code: number, message: strin
   return { body: w.finish(), contentType: PROTOBUF_CONTENT_TYPE };
 }
 
+/**
+ * google.rpc.Status with one google.rpc.RetryInfo detail: what an OTLP/gRPC server sends in the
+ * `grpc-status-details-bin` trailer to tell the exporter when to retry (OTLP spec, "Failures").
+ */
+export function encodeRpcStatusWithRetry(code: number, message: string, retryAfterSeconds: number): Buffer {
+  const secs = Math.max(0, Math.floor(retryAfterSeconds));
+  const nanos = Math.round((Math.max(0, retryAfterSeconds) - secs) * 1e9);
+  const duration = new ProtoWriter();
+  if (secs > 0) duration.tag(1, 0).varint(BigInt(secs));
+  if (nanos > 0) duration.tag(2, 0).varint(BigInt(nanos));
+  const retryInfo = new ProtoWriter().tag(1, 2).bytes(duration.finish()).finish(); // retry_delay
+  const any = new ProtoWriter().tag(1, 2).string("type.googleapis.com/google.rpc.RetryInfo").tag(2, 2).bytes(retryInfo).finish();
+  const w = new ProtoWriter();
+  if (code !== 0) w.tag(1, 0).varint(BigInt.asUintN(64, BigInt(code)));
+  if (message !== "") w.tag(2, 2).string(message);
+  w.tag(3, 2).bytes(any); // details
+  return w.finish();
+}
+
 /** Just enough protobuf writing for these two small messages. */
 class ProtoWriter {
   private readonly parts: Buffer[] = [];

@@ -6,6 +6,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
+import { fillTracePayloads } from "../store/queries/trace-io.js";
 import { SearchRequestError } from "./errors.js";
 import { compileTraceFilter, ParamBag, TRACE_STATUS_SQL, type ParamType } from "./filter-compiler.js";
 
@@ -303,6 +304,7 @@ export async function searchTraceSummaries(client: ClickHouseClient, req: TraceS
     if (rows.length > limit || raw.length < fetch) break;
     fetch *= 4;
   }
+  await fillTracePayloads(client, rows.slice(0, limit));
   if (rows.length <= limit) return { rows };
   rows.length = limit;
   const last = rows[limit - 1]!;

@@ -1,7 +1,7 @@
 import express, { type Express } from "express";
 import type { GavelConfig } from "../config/config.js";
 import type { Store } from "../store/store.js";
-import { otlpTracesHandler } from "../ingest/otlp-receiver.js";
+import { OTLP_TRACES_PATHS, otlpTracesHandler } from "../ingest/otlp-receiver.js";
 import { errorMiddleware, sendError } from "../api/errors.js";
 import { refuseUnexpectedQuery } from "../api/query-strings.js";
 import { installApiKeys, rolesOf } from "../auth/access-control.js";
@@ -39,8 +39,10 @@ export function createApp(store: Store, config: GavelConfig, worker?: WorkerRunt
     res.json({ authRequired: config.apiKeys.length > 0, roles: config.apiKeys.length === 0 ? ["admin", "write", "read", "ingest"] : roles ? [...roles].sort() : null });
   });
 
-  // OTLP reads its own raw body: it needs the size limit before and after gunzip.
-  route(app, "POST", "/v1/traces", "ingest", otlpTracesHandler(store, config));
+  // OTLP reads its own raw body: it needs the size limit before and after gunzip. Langfuse's
+  // SDKs post the same OTLP to their own path: accepted as an alias, so a Langfuse user changes
+  // only the base URL (docs/conventions.md).
+  for (const path of OTLP_TRACES_PATHS) route(app, "POST", path, "ingest", otlpTracesHandler(store, config));
 
   route(app, "GET", "/healthz", "open", async (_req, res) => {
     const h = await store.health();

@@ -6,9 +6,12 @@ import { createApp } from "./app.js";
 import { loadWorkerSettings } from "../worker/settings.js";
 import { WorkerRuntime } from "../worker/runtime.js";
 import { startSelfTracing } from "../tracing/self-tracing.js";
+import { startOtlpGrpcServer, type OtlpGrpcServer } from "../ingest/otlp-grpc-receiver.js";
 
 export interface RunningGavel {
   url: string;
+  /** host:port of the OTLP/gRPC receiver; undefined when GAVEL_GRPC_PORT=0. */
+  grpcAddress?: string;
   store: Store;
   config: GavelConfig;
   /** Online scoring (running when ClickHouse is embedded, or GAVEL_WORKER=on), backfill jobs, /metrics. */
@@ -64,6 +67,21 @@ export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
     await store.close();
     throw listenError(err, config);
   }
+  let grpcServer: OtlpGrpcServer | undefined;
+  if (config.grpcPort !== 0) {
+    try {
+      grpcServer = await startOtlpGrpcServer(store, config);
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
+      const msg = (err as Error).message ?? String(err);
+      throw new ConfigError(
+        /EADDRINUSE/.test(msg)
+          ? `OTLP/gRPC port ${config.grpcPort} on ${config.host} is in use (is an OpenTelemetry Collector or another Gavel running?): set GAVEL_GRPC_PORT / --grpc-port to a free port, or 0 to turn gRPC off.`
+          : `Cannot listen for OTLP/gRPC on ${config.host}:${config.grpcPort} (${msg}): set GAVEL_GRPC_PORT / --grpc-port, or 0 to turn gRPC off.`,
+      );
+    }
+  }
   server.keepAliveTimeout = 65_000;
   // Responses not yet sent, so that close() can make them end their keep-alive connection.
   const pending = new Set<ServerResponse>();
@@ -82,6 +100,7 @@ export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
   let closing: Promise<void> | null = null;
   return {
     url: `http://${host}:${addr.port}`,
+    ...(grpcServer ? { grpcAddress: grpcServer.address } : {}),
     store,
     config,
     worker,
@@ -104,6 +123,7 @@ export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
             server.closeIdleConnections();
           }),
           worker.stop(),
+          grpcServer?.close(),
         ]);
         await selfTracing.shutdown();
         await store.close();

@@ -11,7 +11,9 @@ import {
   gavelTraceActivityMv,
   gavelTraces,
   gavelTracesMv,
+  gavelTracesMvConventions,
   otelTraces,
+  otelTracesConventionColumns,
   otelTracesGavelColumns,
   otelTracesTraceIdTs,
   otelTracesTraceIdTsMv,
@@ -73,6 +75,11 @@ export const MIGRATIONS: Migration[] = [
     version: 5,
     name: "alignment runs",
     objects: [gavelAlignmentRuns],
+  },
+  {
+    version: 6,
+    name: "every client's conventions: span type, model and token columns, trace summaries",
+    objects: [otelTracesConventionColumns, gavelTracesMvConventions],
   },
 ];
 

@@ -7,6 +7,7 @@
  * same store. Gavel's additions to `otel_traces` are MATERIALIZED columns added with
  * ALTER, which keeps exporter inserts (they name their columns) working.
  */
+import { textFieldSql, tokenFieldSql } from "@gavel/conventions";
 
 export interface TableDef {
   kind: "table";
@@ -29,6 +30,8 @@ export interface ViewDef {
   name: string;
   to: string;
   select: string;
+  /** Drop and create again: how a later migration changes a view's SELECT. */
+  replace?: boolean;
 }
 
 export interface AlterDef {
@@ -42,25 +45,17 @@ export type SchemaObject = TableDef | ViewDef | AlterDef;
 
 const TRACE_ATTR = (k: string) => `SpanAttributes['${k}']`;
 
-/** First non-empty of several attribute lookups, in convention order (docs/conventions.md). */
-function firstOf(exprs: string[]): string {
-  const args = exprs.flatMap((e) => [`${e} != ''`, e]);
-  return `multiIf(${args.join(", ")}, '')`;
-}
-
-export const INPUTS_EXPR = firstOf(
-  ["gavel.inputs", "mlflow.spanInputs", "input.value", "gen_ai.input.messages", "traceloop.entity.input"].map(TRACE_ATTR),
-);
-export const OUTPUTS_EXPR = firstOf(
-  ["gavel.outputs", "mlflow.spanOutputs", "output.value", "gen_ai.output.messages", "traceloop.entity.output"].map(TRACE_ATTR),
-);
-// mlflow.spanType is JSON-encoded ("\"LLM\""), hence the trim.
-export const SPAN_TYPE_EXPR = firstOf([
-  TRACE_ATTR("gavel.span_type"),
-  `trim(BOTH '"' FROM ${TRACE_ATTR("mlflow.spanType")})`,
-  `upper(${TRACE_ATTR("openinference.span.kind")})`,
-  `upper(${TRACE_ATTR("gen_ai.operation.name")})`,
-]);
+// What a span's inputs, outputs, type, model and token counts are, in every convention
+// Gavel reads: made from the one list in @gavel/conventions (docs/conventions.md).
+export const INPUTS_EXPR = textFieldSql("inputs");
+export const OUTPUTS_EXPR = textFieldSql("outputs");
+export const SPAN_TYPE_EXPR = textFieldSql("spanType");
+export const MODEL_EXPR = textFieldSql("model");
+export const INPUT_TOKENS_EXPR = tokenFieldSql("inputTokens");
+export const OUTPUT_TOKENS_EXPR = tokenFieldSql("outputTokens");
+export const TOTAL_TOKENS_EXPR = tokenFieldSql("totalTokens");
+/** As a column: falls back to the InputTokens and OutputTokens columns, computed already. */
+const TOTAL_TOKENS_COLUMN_EXPR = tokenFieldSql("totalTokens", undefined, "InputTokens + OutputTokens");
 export const EXPERIMENT_EXPR = `multiIf(${TRACE_ATTR("gavel.experiment_id")} != '', ${TRACE_ATTR(
   "gavel.experiment_id",
 )}, ResourceAttributes['gavel.experiment_id'] != '', ResourceAttributes['gavel.experiment_id'], '0')`;
@@ -108,7 +103,7 @@ export const otelTracesGavelColumns: AlterDef = {
     `ADD COLUMN IF NOT EXISTS ExperimentId LowCardinality(String) MATERIALIZED ${EXPERIMENT_EXPR}`,
     `ADD COLUMN IF NOT EXISTS RunId String MATERIALIZED ${TRACE_ATTR("gavel.run_id")}`,
     `ADD COLUMN IF NOT EXISTS SpanType LowCardinality(String) MATERIALIZED ${SPAN_TYPE_EXPR}`,
-    `ADD COLUMN IF NOT EXISTS GenAiModel LowCardinality(String) MATERIALIZED ${TRACE_ATTR("gen_ai.request.model")}`,
+    `ADD COLUMN IF NOT EXISTS GenAiModel LowCardinality(String) MATERIALIZED ${MODEL_EXPR}`,
     "ADD COLUMN IF NOT EXISTS IsRoot Bool MATERIALIZED ParentSpanId = ''",
   ],
 };
@@ -188,6 +183,26 @@ export const gavelTracesMv: ViewDef = {
 FROM otel_traces WHERE ParentSpanId = '' AND SpanAttributes['gavel.assessment_span'] != 'true'`,
 };
 
+/**
+ * Migration 6: the columns and views that read every convention of @gavel/conventions. On a
+ * store made before, SpanType and GenAiModel read fewer conventions and gavel_traces_mv fewer
+ * payload attributes; MODIFY changes only the expression (no data is rewritten: parts written
+ * before keep their values), and the view is made again.
+ */
+export const otelTracesConventionColumns: AlterDef = {
+  kind: "alter",
+  table: "otel_traces",
+  actions: [
+    `MODIFY COLUMN SpanType LowCardinality(String) MATERIALIZED ${SPAN_TYPE_EXPR}`,
+    `MODIFY COLUMN GenAiModel LowCardinality(String) MATERIALIZED ${MODEL_EXPR}`,
+    `ADD COLUMN IF NOT EXISTS InputTokens UInt64 MATERIALIZED ${INPUT_TOKENS_EXPR}`,
+    `ADD COLUMN IF NOT EXISTS OutputTokens UInt64 MATERIALIZED ${OUTPUT_TOKENS_EXPR}`,
+    `ADD COLUMN IF NOT EXISTS TotalTokens UInt64 MATERIALIZED ${TOTAL_TOKENS_COLUMN_EXPR}`,
+  ],
+};
+
+export const gavelTracesMvConventions: ViewDef = { ...gavelTracesMv, replace: true };
+
 export const gavelExperiments: TableDef = {
   kind: "table",
   name: "gavel_experiments",
@@ -264,6 +279,7 @@ export function renderDDL(obj: SchemaObject, opts: RenderOptions = {}): string[]
   }
   if (obj.kind === "view") {
     return [
+      ...(obj.replace ? [`DROP VIEW IF EXISTS ${obj.name}${onCluster} SYNC`] : []),
       `CREATE MATERIALIZED VIEW IF NOT EXISTS ${obj.name}${onCluster} TO ${local(obj.to)} AS ${
         c ? obj.select.replace(/\bFROM (\w+)/, (_m, t: string) => `FROM ${local(t)}`) : obj.select
       }`,

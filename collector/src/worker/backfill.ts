@@ -209,7 +209,7 @@ export class BackfillJobs {
             if (o.kind === "aborted") return;
             job.done++;
             if (o.kind === "scored") job.scored++;
-            else if (o.kind === "skipped") job.skipped++;
+            else if (o.kind === "skipped" || o.kind === "not-judged") job.skipped++;
             else job.failed++;
             // The judge cannot run at all (no API key, ...): every other trace would fail the same way.
             if (o.kind === "broken" && entry.broken === undefined) {

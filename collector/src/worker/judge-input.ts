@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Judge, JudgeCallArgs, JudgeTrace } from "@gavel/judges";
 import { getSpans, parsePayload, toTraceInfo } from "../store/queries/traces.js";
+import { fillTracePayloads } from "../store/queries/trace-io.js";
 import type { Candidate } from "./candidates.js";
 
 /** What a judge is called with for one trace, or why it cannot be. */
@@ -13,6 +14,8 @@ export type JudgeInput = { args: JudgeCallArgs } | { missing: string };
  */
 export async function loadJudgeInputs(client: ClickHouseClient, judge: Judge, batch: Candidate[]): Promise<Map<string, JudgeInput>> {
   const ids = batch.map((c) => c.traceId);
+  // Inputs/outputs the root span did not carry come from the trace's other spans.
+  await fillTracePayloads(client, batch.map((c) => c.summary));
   const vars = judge.templateVariables;
   const [expectations, spans] = await Promise.all([
     vars.includes("expectations") ? loadExpectations(client, ids) : undefined,
@@ -29,10 +32,10 @@ export async function loadJudgeInputs(client: ClickHouseClient, judge: Judge, ba
       }
       args.expectations = e;
     }
-    if (spans) {
-      const trace: JudgeTrace = { info: toTraceInfo(c.summary), data: { spans: spans.get(c.traceId) ?? [] } };
-      args.trace = trace;
-    }
+    // The trace's info goes along even when {{ trace }} is not used: a judge that finds no
+    // content then says where in the trace Gavel looked (and is not called).
+    const trace: JudgeTrace = { info: toTraceInfo(c.summary), ...(spans ? { data: { spans: spans.get(c.traceId) ?? [] } } : {}) };
+    args.trace = trace;
     out.set(c.traceId, { args });
   }
   return out;

@@ -10,6 +10,9 @@ import type { JudgeInput } from "./judge-input.js";
 import type { ModelLimits } from "./limiter.js";
 import type { WorkerMetrics } from "./worker-metrics.js";
 
+/** Feedback error codes that mean "nothing to judge" rather than a failure: counted as skipped. */
+const NOT_JUDGED = new Set(["MISSING_CONTENT", "MISSING_INPUT"]);
+
 /** A registered judge version, ready to call. */
 export interface ScorerJudge {
   experimentId: string;
@@ -36,6 +39,8 @@ export type ScoreOutcome =
   /** Stored as a Feedback with `error`. */
   | { kind: "failed"; code: string }
   | { kind: "skipped"; reason: "in-flight" | "unwanted" }
+  /** Not judged for want of content (MISSING_CONTENT, MISSING_INPUT): stored as a Feedback whose error says why. */
+  | { kind: "not-judged"; code: string }
   /** Not stored: the judge cannot run at all (no API key, bad judge); retrying each trace would not help. */
   | { kind: "broken"; message: string }
   /** Judged, but the store did not take the assessment; the trace stays a candidate. */
@@ -136,6 +141,10 @@ export class JudgementRunner {
         return { kind: "unstored", message: stored.message };
       }
       if (mode === "online") m.lag.observe({ judge: scorer.name }, Math.max(0, Date.now() - (c.lastSeenMs + this.settleMs)) / 1000);
+      if (fb.error && NOT_JUDGED.has(fb.error.code)) {
+        m.skipped.inc({ judge: scorer.name, reason: fb.error.code, mode });
+        return { kind: "not-judged", code: fb.error.code };
+      }
       if (fb.error) {
         m.failed.inc({ judge: scorer.name, model, code: fb.error.code, mode });
         return { kind: "failed", code: fb.error.code };

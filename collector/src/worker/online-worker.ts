@@ -273,11 +273,11 @@ export class OnlineWorker {
           this.reportBroken(j.key, `judge "${j.name}" v${j.version} paused for ${BROKEN_PAUSE_MS / 1000} s: ${outcome.message}`);
         } else if (outcome.kind === "unstored") {
           this.reportBroken(j.key, `judgement of trace ${c.traceId} by "${j.name}" not stored (${outcome.message}); it will be judged again.`);
-        } else if (outcome.kind === "scored" || outcome.kind === "failed") {
+        } else if (outcome.kind === "scored" || outcome.kind === "failed" || outcome.kind === "not-judged") {
           this.brokenLogged.delete(j.key);
         }
         // The trace goes back to the candidates: the judge's next poll must look again.
-        if (outcome.kind !== "scored" && outcome.kind !== "failed") {
+        if (outcome.kind !== "scored" && outcome.kind !== "failed" && outcome.kind !== "not-judged") {
           const current = this.judges.get(j.key);
           if (current) current.dirty = true;
         }

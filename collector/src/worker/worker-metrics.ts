@@ -18,6 +18,7 @@ export interface WorkerMetrics {
   retries: Counter;
   polls: Counter;
   candidateQueries: Counter;
+  skipped: Counter;
   pollErrors: Counter;
   pollSeconds: Histogram;
   inFlight: Gauge;
@@ -36,6 +37,11 @@ export function createWorkerMetrics(store?: Store): WorkerMetrics {
       "gavel_worker_traces_failed_total",
       "Judgements that failed: stored as a Feedback with error (code = the LLM error), or not stored (CONFIG, STORE)",
       ["judge", "model", "code", "mode"],
+    ),
+    skipped: r.counter(
+      "gavel_worker_traces_skipped_total",
+      "Traces not judged because the content the judge's template uses is empty (reason MISSING_CONTENT) or there are no expectations (MISSING_INPUT); stored as a Feedback whose error says why, and the model is not called",
+      ["judge", "reason", "mode"],
     ),
     lag: r.histogram("gavel_worker_lag_seconds", "From a trace becoming complete (last span arrival + GAVEL_SETTLE_MS) to its assessment being stored, online only", ["judge"], LAG_BUCKETS),
     llmLatency: r.histogram("gavel_llm_latency_seconds", "Duration of a judge's LLM work for one trace, retries and re-asks included", ["model"], LLM_BUCKETS),

@@ -352,3 +352,57 @@ describe("provider errors become Feedback errors", () => {
     expect(fb.error?.message).toContain("Incorrect API key provided");
   });
 });
+
+describe("content found anywhere in the trace, and no judging of empty content", () => {
+  const j = () => makeJudge({ name: "answers", instructions: "Does {{ outputs }} answer {{ inputs }}? Rate as one of: yes, no", model: "openai:/gpt-4o-mini" });
+  const span = (id: string, parent: string | undefined, start: number, attributes: Record<string, string>) => ({
+    spanId: id,
+    ...(parent ? { parentSpanId: parent } : {}),
+    name: id,
+    startTimeMs: start,
+    endTimeMs: start + 10,
+    attributes,
+  });
+
+  test("a root without payloads: the outermost span's (here an OpenInference LLM span's messages) reach the prompt", async () => {
+    const trace = {
+      spans: [
+        span("llm", "app", 2, {
+          "llm.input_messages.0.message.role": "user",
+          "llm.input_messages.0.message.content": "What is 6 x 7?",
+          "llm.output_messages.0.message.role": "assistant",
+          "llm.output_messages.0.message.content": "42",
+        }),
+        span("app", undefined, 0, { "http.route": "/ask" }),
+      ],
+    };
+    const fb = await j()({ trace });
+    expect(fb.error).toBeUndefined();
+    const prompt = JSON.stringify(simEnv().sim.lastRequest("openai.chat")!.body.messages);
+    expect(prompt).toContain("What is 6 x 7?");
+    expect(prompt).toContain("42");
+  });
+
+  test("every variable empty: no model call, MISSING_CONTENT naming the variables and the attributes read", async () => {
+    const fromTrace = await j()({ trace: { spans: [span("app", undefined, 0, { "http.route": "/ask" })] } });
+    expect(fromTrace.value).toBeNull();
+    expect(fromTrace.error?.code).toBe("MISSING_CONTENT");
+    expect(fromTrace.error?.message).toContain("{{ outputs }} and {{ inputs }} are empty");
+    expect(fromTrace.error?.message).toContain("ai.prompt.messages");
+    expect(fromTrace.error?.message).toContain("traceloop.entity.output");
+    const direct = await j()({ inputs: "  ", outputs: null });
+    expect(direct.error?.code).toBe("MISSING_CONTENT");
+    expect(direct.error?.message).toContain("the call's `inputs` argument");
+    expect(simEnv().sim.requests).toHaveLength(0);
+  });
+
+  test("one variable with content is enough to judge", async () => {
+    const fb = await j()({ inputs: "", outputs: "an answer" });
+    expect(fb.error).toBeUndefined();
+    expect(simEnv().sim.requests).toHaveLength(1);
+  });
+
+  test("calling without a trace and without a variable stays a configuration error", async () => {
+    await expect(j()({ outputs: "x" })).rejects.toThrow(GavelConfigError);
+  });
+});

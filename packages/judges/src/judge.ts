@@ -47,6 +47,25 @@ import {
   type TemplateVariable,
 } from "./template.js";
 import { renderTraceForJudge, traceInputsOutputs, type JudgeTrace } from "./trace-format.js";
+import { describeSource, sourcesOf } from "@gavel/conventions";
+
+/** No content to judge: absent, null, blank text, or an empty list or object. */
+function isEmptyContent(v: unknown): boolean {
+  if (v === undefined || v === null) return true;
+  if (typeof v === "string") return v.trim() === "";
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === "object") return Object.keys(v as object).length === 0;
+  return false;
+}
+
+/** A trace counts as content when it has spans, or an info with inputs or outputs. */
+function traceContent(t: unknown): unknown {
+  if (!t || typeof t !== "object") return t;
+  const j = t as JudgeTrace;
+  const spans = j.data?.spans ?? j.spans ?? [];
+  if (spans.length > 0) return spans;
+  return isEmptyContent(j.info?.inputs) && isEmptyContent(j.info?.outputs) ? undefined : j.info;
+}
 import {
   answerSchema,
   describeValueType,
@@ -188,7 +207,10 @@ export class Judge {
       );
     }
     const values = this.argumentValues(args);
-    assertArguments(this.templateVariables, values, this.name);
+    // From a trace, inputs/outputs may be absent: that is the trace's content, not a wrong call.
+    assertArguments(args.trace !== undefined ? this.templateVariables.filter((v) => v !== "inputs" && v !== "outputs") : this.templateVariables, values, this.name);
+    const nothing = this.missingContent(values, args.trace !== undefined);
+    if (nothing) return nothing;
     const messages = this.buildMessages(values);
     const jsonSchema: JsonSchemaSpec = {
       name: ANSWER_SCHEMA_NAME,
@@ -312,6 +334,36 @@ export class Judge {
       span.end();
       throw err;
     }
+  }
+
+  /**
+   * A judge never scores content it could not find: when every variable its template uses is
+   * empty, the model is not called and the Feedback's error (code MISSING_CONTENT) names the
+   * variables and where Gavel looked for them.
+   */
+  protected missingContent(values: Partial<Record<TemplateVariable, unknown>>, fromTrace: boolean): Feedback | undefined {
+    const used = this.templateVariables;
+    if (used.length === 0 || !used.every((v) => isEmptyContent(v === "trace" ? traceContent(values.trace) : values[v]))) return undefined;
+    const names = used.map((v) => `{{ ${v} }}`).join(" and ");
+    const where = used
+      .map((v) => {
+        if (v === "trace") return "{{ trace }}: the trace has no spans";
+        if (v === "expectations") return "{{ expectations }}: the trace's expectation assessments";
+        if (!fromTrace) return `{{ ${v} }}: the call's \`${v}\` argument`;
+        const field = v === "inputs" ? "inputs" : "outputs";
+        return `{{ ${v} }}: the trace's ${field}, then its root span's, then every span's (outermost first) in ${sourcesOf(field).map(describeSource).join(", ")}`;
+      })
+      .join("; ");
+    return {
+      name: this.name,
+      value: null,
+      source: { sourceType: AssessmentSourceType.LLM_JUDGE, sourceId: this.model },
+      error: {
+        code: "MISSING_CONTENT",
+        message: `Not judged: ${names} ${used.length === 1 ? "is" : "are"} empty, so the model was not called. Gavel looked in ${where} (docs/conventions.md). Record the content under one of these attributes, or pass it to the judge.`,
+      },
+      metadata: { model: this.model, llmCalls: 0 },
+    };
   }
 
   /** The call's values for each template variable, taking inputs/outputs from the trace when absent. */

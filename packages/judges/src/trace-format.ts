@@ -12,6 +12,17 @@
  * (`{ info, data: { spans } }` with `startTimeUnixNano` strings), `{ spans }`, or spans with
  * millisecond / Date / ISO / OTel HrTime timestamps.
  */
+import {
+  ATTR_EXPERIMENT_ID,
+  ATTR_METADATA_PREFIX,
+  ATTR_RUN_ID,
+  ATTR_TAG_PREFIX,
+  ATTR_TRUNCATED,
+  isPayloadAttribute,
+  isSpanTypeAttribute,
+  outermost,
+  spanText,
+} from "@gavel/conventions";
 import { envNumber } from "./env.js";
 
 export interface JudgeSpanEvent {
@@ -66,23 +77,9 @@ export interface TraceRenderOptions {
   maxChars?: number;
 }
 
-const IO_ATTRS: Record<string, "in" | "out"> = {
-  "gavel.inputs": "in",
-  "gavel.outputs": "out",
-  "mlflow.spanInputs": "in",
-  "mlflow.spanOutputs": "out",
-  "input.value": "in",
-  "output.value": "out",
-  "gen_ai.input.messages": "in",
-  "gen_ai.output.messages": "out",
-  "traceloop.entity.input": "in",
-  "traceloop.entity.output": "out",
-};
-// Read in this order, as ingest does (docs/conventions.md).
-const IN_ORDER = ["gavel.inputs", "mlflow.spanInputs", "input.value", "gen_ai.input.messages", "traceloop.entity.input"];
-const OUT_ORDER = ["gavel.outputs", "mlflow.spanOutputs", "output.value", "gen_ai.output.messages", "traceloop.entity.output"];
-const TYPE_ATTRS = ["gavel.span_type", "mlflow.spanType", "openinference.span.kind"];
-const NOISE_ATTRS = new Set(["gavel.experiment_id", "gavel.run_id", "gavel.truncated", ...TYPE_ATTRS]);
+// Which attributes hold a span's inputs, outputs and type: the one list of @gavel/conventions,
+// read as ingest reads it (docs/conventions.md).
+const NOISE_ATTRS = new Set([ATTR_EXPERIMENT_ID, ATTR_RUN_ID, ATTR_TRUNCATED]);
 
 function maybeJson(v: unknown): unknown {
   if (typeof v !== "string") return v;
@@ -145,23 +142,27 @@ interface NormSpan {
   events: { name: string; attributes?: Record<string, unknown> }[];
 }
 
+/** A payload that is there: not absent, null or the empty string. */
+function present(v: unknown): boolean {
+  return v !== undefined && v !== null && v !== "";
+}
+
 function normSpan(s: JudgeSpan, i: number): NormSpan {
   const attrs = s.attributes ?? {};
-  const pick = (order: string[]) => {
-    for (const k of order) if (attrs[k] !== undefined && attrs[k] !== "") return maybeJson(attrs[k]);
-    return undefined;
+  const view = { attributes: attrs, events: s.events };
+  const pick = (field: "inputs" | "outputs") => {
+    const v = spanText(field, view);
+    return v === "" ? undefined : maybeJson(v);
   };
   const startMs = s.startTimeMs ?? nanosToMs(s.startTimeUnixNano) ?? toMs(s.startTime);
   const endMs = s.endTimeMs ?? nanosToMs(s.endTimeUnixNano) ?? toMs(s.endTime);
   const durationMs = s.durationMs ?? (startMs !== undefined && endMs !== undefined ? endMs - startMs : undefined);
   const attributes: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(attrs)) {
-    if (IO_ATTRS[k] || NOISE_ATTRS.has(k) || k.startsWith("gavel.tag.") || k.startsWith("gavel.metadata.")) continue;
+    if (isPayloadAttribute(k) || isSpanTypeAttribute(k) || NOISE_ATTRS.has(k) || k.startsWith(ATTR_TAG_PREFIX) || k.startsWith(ATTR_METADATA_PREFIX)) continue;
     attributes[k] = v;
   }
-  let type = s.spanType;
-  if (!type) for (const k of TYPE_ATTRS) if (typeof attrs[k] === "string" && attrs[k] !== "") { type = String(attrs[k]); break; }
-  if (!type && typeof attrs["gen_ai.operation.name"] === "string") type = "LLM";
+  const type = s.spanType || spanText("spanType", view);
   return {
     id: s.spanId ?? `span-${i}`,
     parentId: s.parentSpanId || undefined,
@@ -170,8 +171,8 @@ function normSpan(s: JudgeSpan, i: number): NormSpan {
     startMs,
     durationMs,
     status: statusOf(s.status),
-    inputs: s.inputs !== undefined ? maybeJson(s.inputs) : pick(IN_ORDER),
-    outputs: s.outputs !== undefined ? maybeJson(s.outputs) : pick(OUT_ORDER),
+    inputs: present(s.inputs) ? maybeJson(s.inputs) : pick("inputs"),
+    outputs: present(s.outputs) ? maybeJson(s.outputs) : pick("outputs"),
     attributes,
     events: (s.events ?? []).map((e) => ({
       name: e.name ?? "event",
@@ -208,12 +209,21 @@ function ordered(spans: NormSpan[]): { span: NormSpan; depth: number }[] {
   return out;
 }
 
-/** The trace's inputs and outputs: the info's, else the root span's. */
+/**
+ * The trace's inputs and outputs: the info's; else the root span's; else, each on its own, those
+ * of the outermost span that has them (@gavel/conventions `outermost`: the collector's rule,
+ * docs/conventions.md).
+ */
 export function traceInputsOutputs(t: JudgeTrace): { inputs?: unknown; outputs?: unknown } {
   const spans = spansOf(t).map(normSpan);
-  const root = ordered(spans)[0]?.span;
-  const inputs = t.info?.inputs !== undefined ? maybeJson(t.info.inputs) : root?.inputs;
-  const outputs = t.info?.outputs !== undefined ? maybeJson(t.info.outputs) : root?.outputs;
+  const ranked = spans.map((s) => ({ span: s, spanId: s.id, parentSpanId: s.parentId, start: s.startMs, duration: s.durationMs }));
+  const resolve = (field: "inputs" | "outputs") => {
+    const info = t.info?.[field];
+    if (present(info)) return maybeJson(info);
+    return outermost(ranked, (r) => present(r.span[field]))?.span[field];
+  };
+  const inputs = resolve("inputs");
+  const outputs = resolve("outputs");
   return {
     ...(inputs !== undefined ? { inputs } : {}),
     ...(outputs !== undefined ? { outputs } : {}),

@@ -1,51 +1,35 @@
 /**
- * Attribute and event names Gavel writes and reads. They are the contract with the
- * collector (docs/conventions.md); keep them in one place so a rename is one edit.
+ * Attribute and event names Gavel writes and reads. Their one home is @gavel/conventions
+ * (docs/conventions.md); the SDK re-exports them for its users.
  */
-export const ATTR_EXPERIMENT_ID = "gavel.experiment_id";
-export const ATTR_RUN_ID = "gavel.run_id";
-export const ATTR_SPAN_TYPE = "gavel.span_type";
-export const ATTR_INPUTS = "gavel.inputs";
-export const ATTR_OUTPUTS = "gavel.outputs";
-export const ATTR_TRUNCATED = "gavel.truncated";
-export const ATTR_JUDGE = "gavel.judge";
-/** On the root span of traces made by evaluate() (never scored online). */
-export const ATTR_EVALUATION = "gavel.evaluation";
-/** On the spans that carry assessment events; never a trace root. */
-export const ATTR_ASSESSMENT_SPAN = "gavel.assessment_span";
-
-export const EVALUATION_EVENT = "gen_ai.evaluation.result";
-export const EV_NAME = "gen_ai.evaluation.name";
-export const EV_SCORE_VALUE = "gen_ai.evaluation.score.value";
-export const EV_SCORE_LABEL = "gen_ai.evaluation.score.label";
-export const EV_EXPLANATION = "gen_ai.evaluation.explanation";
-export const EV_ID = "gavel.assessment.id";
-export const EV_KIND = "gavel.assessment.kind";
-export const EV_SOURCE_TYPE = "gavel.assessment.source_type";
-export const EV_SOURCE_ID = "gavel.assessment.source_id";
-export const EV_VALUE = "gavel.assessment.value";
-export const EV_VALID = "gavel.assessment.valid";
-export const EV_DELETED = "gavel.assessment.deleted";
-export const EV_OVERRIDES = "gavel.assessment.overrides";
-export const EV_CREATED_MS = "gavel.assessment.created_ms";
-export const EV_SPAN_ID = "gavel.assessment.span_id";
-export const EV_ERROR = "gavel.assessment.error";
-export const EV_METADATA = "gavel.assessment.metadata";
-export const EV_RUN_ID = "gavel.assessment.run_id";
-export const EV_JUDGE_VERSION = "gavel.assessment.judge_version";
-
-/** Conventional values of `gavel.span_type` (free text; upper case by convention). */
-export const SpanType = {
-  CHAIN: "CHAIN",
-  LLM: "LLM",
-  CHAT_MODEL: "CHAT_MODEL",
-  TOOL: "TOOL",
-  RETRIEVER: "RETRIEVER",
-  AGENT: "AGENT",
-  EMBEDDING: "EMBEDDING",
-  PARSER: "PARSER",
-  RERANKER: "RERANKER",
-  EVALUATOR: "EVALUATOR",
-  UNKNOWN: "UNKNOWN",
-} as const;
-export type SpanType = (typeof SpanType)[keyof typeof SpanType];
+export {
+  ATTR_EXPERIMENT_ID,
+  ATTR_RUN_ID,
+  ATTR_SPAN_TYPE,
+  ATTR_INPUTS,
+  ATTR_OUTPUTS,
+  ATTR_TRUNCATED,
+  ATTR_JUDGE,
+  ATTR_EVALUATION,
+  ATTR_ASSESSMENT_SPAN,
+  EVALUATION_EVENT,
+  EV_NAME,
+  EV_SCORE_VALUE,
+  EV_SCORE_LABEL,
+  EV_EXPLANATION,
+  EV_ID,
+  EV_KIND,
+  EV_SOURCE_TYPE,
+  EV_SOURCE_ID,
+  EV_VALUE,
+  EV_VALID,
+  EV_DELETED,
+  EV_OVERRIDES,
+  EV_CREATED_MS,
+  EV_SPAN_ID,
+  EV_ERROR,
+  EV_METADATA,
+  EV_RUN_ID,
+  EV_JUDGE_VERSION,
+  SpanType,
+} from "@gavel/conventions";

@@ -122,6 +122,17 @@ const data = [
 ];
 
 describe("evaluate()", () => {
+  test("a row with nothing to judge is not sent to the model: its Feedback says what was missing, counted in error_count", async () => {
+    const before = simEnv.sim.requests.length;
+    const r = await evaluate({ data: [{ inputs: "", outputs: "" }, data[0]!], scorers: [judge], experimentId: "7", runName: "empty-row" });
+    // Only the row with content reached the model.
+    expect(simEnv.sim.requests.length - before).toBe(1);
+    expect(String(r.tables.evalResults[0]!["support_quality/error"])).toMatch(/^MISSING_CONTENT: Not judged: \{\{ outputs \}\} and \{\{ inputs \}\} are empty/);
+    expect(r.tables.evalResults[0]!["support_quality/value"]).toBeNull();
+    expect(r.metrics["support_quality/error_count"]).toBe(1);
+    expect(r.metrics["support_quality/count"]).toBe(1);
+  });
+
   test("scores rows with a judge and a code scorer under an evaluation run", async () => {
     const r = await evaluate({ data, scorers: [judge, hasNextSteps], experimentId: "7", runName: "step-5" });
 

@@ -16,6 +16,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
 import { compileTraceFilter, ParamBag } from "../../search/filter-compiler.js";
 import { SearchRequestError } from "../../search/errors.js";
+import { fillTracePayloads } from "./trace-io.js";
 import { toTraceInfo, type TraceInfoJson, type TraceSummaryLike } from "./traces.js";
 
 /** Labelled pairs SIMBA needs before it aligns (packages/judges, reference/alignment-algorithms.md). */
@@ -263,6 +264,6 @@ LIMIT 1 BY t.TraceId`,
     query_params: { e: experimentId, ids },
     format: "JSONEachRow",
   });
-  for (const r of await rs.json<TraceSummaryLike>()) out.set(r.traceId, toTraceInfo(r));
+  for (const r of await fillTracePayloads(client, await rs.json<TraceSummaryLike>())) out.set(r.traceId, toTraceInfo(r));
   return out;
 }

@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Span as SpanJson, TraceInfo as TraceInfoJson, TraceJson, TraceStatus } from "@gavel/api";
+import { ATTR_ASSESSMENT_SPAN, ATTR_EXPERIMENT_ID, ATTR_RUN_ID, outermost } from "@gavel/conventions";
 import { INPUTS_EXPR, OUTPUTS_EXPR, SPAN_TYPE_EXPR } from "../schema.js";
+import { fillTracePayloads } from "./trace-io.js";
 
 export type { SpanJson, TraceInfoJson, TraceJson, TraceStatus };
 
@@ -82,7 +84,7 @@ export async function getSpans(client: ClickHouseClient, traceIds: string[]): Pr
   const rs = await client.query({
     query: `WITH bounds AS (SELECT min(Start) AS s, max(End) AS e FROM otel_traces_trace_id_ts WHERE TraceId IN {ids:Array(String)})
       ${SPAN_SELECT}
-      WHERE TraceId IN {ids:Array(String)} AND SpanAttributes['gavel.assessment_span'] != 'true'
+      WHERE TraceId IN {ids:Array(String)} AND SpanAttributes['${ATTR_ASSESSMENT_SPAN}'] != 'true'
         AND Timestamp >= (SELECT s FROM bounds) AND Timestamp <= (SELECT e FROM bounds) + 1
       ORDER BY Timestamp, SpanId
       LIMIT 1 BY TraceId, SpanId`,
@@ -136,18 +138,20 @@ export function toTraceInfo(r: TraceSummaryLike): TraceInfoJson {
 function infoFromSpans(spans: SpanJson[]): TraceInfoJson {
   const first = spans[0]!;
   const root = spans.find((s) => s.parentSpanId === "") ?? first;
+  const ranked = spans.map((s) => ({ s, spanId: s.spanId, parentSpanId: s.parentSpanId, start: s.startTimeUnixNano, duration: s.durationMs }));
+  const payload = (field: "inputs" | "outputs") => outermost(ranked, (r) => r.s[field] !== null && r.s[field] !== "")?.s[field] ?? null;
   return {
     traceId: first.traceId,
-    experimentId: root.attributes["gavel.experiment_id"] || root.resourceAttributes["gavel.experiment_id"] || "0",
-    runId: root.attributes["gavel.run_id"] || null,
+    experimentId: root.attributes[ATTR_EXPERIMENT_ID] || root.resourceAttributes[ATTR_EXPERIMENT_ID] || "0",
+    runId: root.attributes[ATTR_RUN_ID] || null,
     name: root.name,
     timestampMs: Number(BigInt(root.startTimeUnixNano) / 1_000_000n),
     executionTimeMs: root.durationMs,
     status: root.status.code,
     serviceName: root.serviceName,
     spanType: root.spanType,
-    inputs: root.inputs,
-    outputs: root.outputs,
+    inputs: payload("inputs"),
+    outputs: payload("outputs"),
     tags: {},
     metadata: {},
   };
@@ -165,6 +169,6 @@ export async function getTrace(client: ClickHouseClient, traceId: string): Promi
     query_params: { id: traceId },
     format: "JSONEachRow",
   });
-  const [summary] = await rs.json<TraceSummaryLike>();
+  const [summary] = await fillTracePayloads(client, await rs.json<TraceSummaryLike>());
   return { info: summary ? toTraceInfo(summary) : infoFromSpans(spans), data: { spans } };
 }

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from "react";
+import { isPayloadAttribute } from "@gavel/conventions";
 import { api, ApiError, type Assessment, type Scorer, type Span, type Trace } from "../api";
 import { useAsync, useHotkeys } from "../hooks";
 import { Link, navigate } from "../router";
@@ -321,11 +322,11 @@ function SpanRow({
   );
 }
 
-// Payload attributes are shown as inputs/outputs above; listing them again would double long values.
-const PAYLOAD_KEYS = new Set(["gavel.inputs", "gavel.outputs", "mlflow.spanInputs", "mlflow.spanOutputs", "input.value", "output.value"]);
+// Payload attributes (every convention's, @gavel/conventions) are shown as inputs/outputs above;
+// listing them again would double long values.
 
 function SpanDetail({ span, isRoot }: { span: Span; isRoot: boolean }) {
-  const attrs = Object.entries(span.attributes).filter(([k]) => !PAYLOAD_KEYS.has(k));
+  const attrs = Object.entries(span.attributes).filter(([k]) => !isPayloadAttribute(k));
   const t0 = BigInt(span.startTimeUnixNano);
   return (
     <section className="panel span-detail" aria-label={`Span ${span.name}`}>

@@ -1,0 +1,4 @@
+export * from "./gavel-attributes.js";
+export * from "./conventions.js";
+export * from "./read.js";
+export * from "./sql.js";

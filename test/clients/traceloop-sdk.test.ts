@@ -1,0 +1,69 @@
+/**
+ * OpenLLMetry's SDK (`@traceloop/node-server-sdk`, its own OTLP exporter with baseUrl = Gavel)
+ * with `withWorkflow` and no other wrapper, the model answered by the provider simulator:
+ * issue 12's row "OpenLLMetry, no wrapper; withWorkflow". The SDK registers a global tracer
+ * provider, hence its own file (process).
+ */
+import * as traceloop from "@traceloop/node-server-sdk";
+import { trace as otelTrace } from "@opentelemetry/api";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useGavel } from "../support/use-gavel.js";
+import { useSimulator } from "../support/use-simulator.js";
+import { judgePrompt, spanColumns, storedTrace } from "./support.js";
+
+const gavel = useGavel();
+const sim = useSimulator();
+
+const QUESTION = "What is the boiling point of water at sea level?";
+const ANSWER = "Water boils at 100 degrees Celsius at sea level.";
+
+beforeAll(() => {
+  traceloop.initialize({
+    appName: "traceloop-app",
+    baseUrl: gavel().url,
+    apiKey: "unused-without-gavel-keys",
+    disableBatch: true,
+    silenceInitializationMessage: true,
+    traceloopSyncEnabled: false,
+    // The SDK types the module as its CommonJS typings; the ESM class is the same object at run time.
+    instrumentModules: { openAI: OpenAI as never },
+  });
+});
+afterAll(async () => {
+  await traceloop.forceFlush();
+});
+
+describe("OpenLLMetry SDK", () => {
+  it("withWorkflow, no wrapper: the workflow's traceloop.entity.input/output are the trace's", async () => {
+    const client = new OpenAI({ baseURL: sim().openaiBaseUrl, apiKey: "sk-test" });
+    sim().script([ANSWER], { api: "openai" });
+    let traceId = "";
+    const answer = await traceloop.withWorkflow({ name: "answer_question" }, async (question: string) => {
+      traceId = otelTrace.getActiveSpan()!.spanContext().traceId;
+      const res = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: question }] });
+      return res.choices[0]!.message.content;
+    }, QUESTION);
+    expect(answer).toBe(ANSWER);
+    await traceloop.forceFlush();
+
+    const trace = await storedTrace(gavel().url, traceId, 2);
+    expect(trace.info.name).toBe("answer_question.workflow");
+    expect(trace.info.spanType).toBe("CHAIN");
+    expect(JSON.stringify(trace.info.inputs)).toContain(QUESTION);
+    expect(JSON.stringify(trace.info.outputs)).toContain(ANSWER);
+
+    const cols = await spanColumns(gavel().store.client, traceId);
+    const llm = cols.find((c) => c.SpanType === "LLM");
+    expect(llm, JSON.stringify(cols)).toBeDefined();
+    expect(llm!.GenAiModel).toMatch(/^gpt-4o-mini/);
+    expect(llm!.InputTokens).toBeGreaterThan(0);
+    expect(llm!.OutputTokens).toBeGreaterThan(0);
+    expect(llm!.TotalTokens).toBe(llm!.InputTokens + llm!.OutputTokens);
+
+    const { prompt, error } = await judgePrompt(sim(), trace);
+    expect(error).toBeUndefined();
+    expect(prompt).toContain(QUESTION);
+    expect(prompt).toContain(ANSWER);
+  });
+});
