@@ -42,6 +42,7 @@ export {
   overrideFeedback,
   getAssessment,
   deleteAssessment,
+  updateAssessment,
   type LogFeedbackOptions,
   type LogExpectationOptions,
 } from "./assessments.js";
