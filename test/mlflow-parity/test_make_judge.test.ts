@@ -221,3 +221,115 @@ describe("MLflow tests/genai/judges/test_make_judge.py", () => {
     }
   });
 });
+
+/** A trace of a session, as MLflow's create_trace_with_session: root span inputs/outputs and the session id. */
+async function sessionTrace(session: string | undefined, inputs: unknown, outputs: unknown, startMs: number, key = "gavel.metadata.mlflow.trace.session"): Promise<Trace> {
+  const attributes: Record<string, string> = { "gavel.inputs": JSON.stringify(inputs), "gavel.outputs": JSON.stringify(outputs) };
+  if (session !== undefined) attributes[key] = session;
+  const [traceId] = await sendTraces(gavelOf().url, [{ name: "test_trace", startMs, experimentId: await newExperiment("session"), attributes }]);
+  return (await getTrace(traceId!))!;
+}
+
+const conversationJudge = () => makeJudge({ name: "conversation_judge", instructions: "Evaluate {{ conversation }} for quality", model: MODEL, feedbackValueType: "string" });
+
+describe("MLflow tests/genai/judges/test_make_judge.py: sessions and {{ conversation }}", () => {
+  it("test_conversation_template_variable_extraction and test_is_session_level_scorer_property", () => {
+    expect(conversationJudge().templateVariables).toEqual(["conversation"]);
+    expect(conversationJudge().isSessionLevel).toBe(true);
+    expect(makeJudge({ name: "r", instructions: "Evaluate {{ outputs }}", model: MODEL }).isSessionLevel).toBe(false);
+  });
+
+  it("test_conversation_with_expectations_allowed and test_conversation_with_other_variables_rejected", () => {
+    const j = makeJudge({ name: "c", instructions: "Evaluate {{ conversation }} against {{ expectations }}", model: MODEL });
+    expect(new Set(j.templateVariables)).toEqual(new Set(["conversation", "expectations"]));
+    for (const other of ["inputs", "outputs", "trace"]) {
+      expect(() => makeJudge({ name: "invalid_judge", instructions: `Evaluate {{ conversation }} and {{ ${other} }}`, model: MODEL })).toThrow(
+        /a \{\{ conversation \}\} judge may only also use \{\{ expectations \}\}/,
+      );
+    }
+  });
+
+  it("test_session_validation_type_error, _not_all_traces, test_conversation_missing_session and _empty_session", async () => {
+    const judge = conversationJudge();
+    await expect(judge({ session: "not a list" as never })).rejects.toThrow(/'session' must be a list of traces, got string/);
+    await expect(judge({ session: ["not a trace", "also not a trace"] as never })).rejects.toThrow(/all elements of 'session' must be traces/);
+    await expect(judge({})).rejects.toThrow(/uses \{\{ conversation \}\}: pass session/);
+    await expect(judge({ session: [] })).rejects.toThrow(/uses \{\{ conversation \}\}: pass session/);
+    expect(simEnv().sim.requests).toHaveLength(0);
+  });
+
+  it("test_validate_session_missing_session_id and test_validate_session_different_sessions", async () => {
+    const judge = conversationJudge();
+    await expect(judge({ session: [await sessionTrace(undefined, { q: 1 }, { a: 1 }, 0)] })).rejects.toThrow(/must have a session id/);
+    const s1 = await Promise.all([1, 2, 3, 4, 5].map((i) => sessionTrace("session-1", { q: i }, { a: i }, i)));
+    const s2 = await Promise.all([6, 7].map((i) => sessionTrace("session-2", { q: i }, { a: i }, i)));
+    const s3 = [await sessionTrace("session-3", { q: 8 }, { a: 8 }, 8)];
+    const err = (await judge({ session: [...s1, ...s2, ...s3] }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(GavelConfigError);
+    expect(err.message).toMatch(/must belong to the same session\. Found 3:/);
+    expect(err.message).toContain(`session id 'session-1': traces ${s1.slice(0, 3).map((t) => t.traceId).join(", ")} and 2 more`);
+    expect(err.message).toContain(`session id 'session-2': traces ${s2.map((t) => t.traceId).join(", ")}`);
+  });
+
+  it("test_validate_session_same_session and test_conversation_extraction_from_session", async () => {
+    const t1 = await sessionTrace("session-1", { question: "What is MLflow?" }, { answer: "MLflow is an open source platform" }, 1000);
+    const t2 = await sessionTrace("session-1", { question: "How do I use it?" }, { answer: "You can use mlflow.start_run()" }, 2000);
+    const fb = await conversationJudge()({ session: [t1, t2] });
+    expect(fb.error).toBeUndefined();
+    // Difference: MLflow renders a user turn with Python's str() of the dict; Gavel uses JSON for both roles.
+    expect(userMessage()).toBe(
+      `<conversation>\n${json([
+        { role: "user", content: '{"question":"What is MLflow?"}' },
+        { role: "assistant", content: '{"answer":"MLflow is an open source platform"}' },
+        { role: "user", content: '{"question":"How do I use it?"}' },
+        { role: "assistant", content: '{"answer":"You can use mlflow.start_run()"}' },
+      ])}\n</conversation>`,
+    );
+  });
+
+  it("test_conversation_extraction_chronological_order (and OpenTelemetry's session.id)", async () => {
+    const second = await sessionTrace("s-otel", { question: "Second question" }, { answer: "Second answer" }, 2000, "session.id");
+    const first = await sessionTrace("s-otel", { question: "First question" }, { answer: "First answer" }, 1000, "session.id");
+    await conversationJudge()({ session: [second, first] });
+    const content = userMessage();
+    expect(content.indexOf("First question")).toBeGreaterThan(-1);
+    expect(content.indexOf("First question")).toBeLessThan(content.indexOf("Second question"));
+  });
+
+  it("test_conversation_with_expectations", async () => {
+    const judge = makeJudge({ name: "c", instructions: "Evaluate {{ conversation }} against {{ expectations }}", model: MODEL, feedbackValueType: "string" });
+    const t1 = await sessionTrace("session-1", { question: "What is MLflow?" }, { answer: "MLflow is a platform" }, 1000);
+    await judge({ session: [t1], expectations: { criteria: "Should be accurate and helpful" } });
+    expect(userMessage()).toContain(`<expectations>\n${json({ criteria: "Should be accurate and helpful" })}\n</expectations>`);
+    expect(userMessage()).toContain(`<conversation>\n${json([
+      { role: "user", content: '{"question":"What is MLflow?"}' },
+      { role: "assistant", content: '{"answer":"MLflow is a platform"}' },
+    ])}\n</conversation>`);
+  });
+
+  it("test_conversation_with_session_level_expectations", async () => {
+    const judge = makeJudge({ name: "c", instructions: "Evaluate {{ conversation }} against {{ expectations }}", model: MODEL, feedbackValueType: "string" });
+    const t = await sessionTrace("test-session", { question: "What is MLflow?" }, { answer: "MLflow is a platform" }, 1000);
+    await logExpectation({
+      traceId: t.traceId,
+      name: "accuracy",
+      value: "Should provide accurate information",
+      source: { sourceType: "HUMAN", sourceId: "" },
+      metadata: { "mlflow.trace.session": "test-session" },
+    });
+    await judge({ session: [(await getTrace(t.traceId))!] });
+    expect(userMessage()).toContain(`<expectations>\n${json({ accuracy: "Should provide accurate information" })}\n</expectations>`);
+  });
+
+  it("test_conversation_with_empty_inputs_or_outputs", async () => {
+    const t1 = await sessionTrace("session-e", {}, { answer: "Valid answer" }, 1000);
+    const t2 = await sessionTrace("session-e", { question: "Valid question" }, {}, 2000);
+    await conversationJudge()({ session: [t1, t2] });
+    expect(userMessage()).toBe(
+      `<conversation>\n${json([
+        { role: "assistant", content: '{"answer":"Valid answer"}' },
+        { role: "user", content: '{"question":"Valid question"}' },
+      ])}\n</conversation>`,
+    );
+  });
+});

@@ -6,6 +6,8 @@ export { checkJudgeEnv } from "./env.js";
 export type { ModelUri } from "./model-uri.js";
 export { Judge, makeJudge, judgeFromJSON, isJudge, DEFAULT_JUDGE_MODEL, resolveJudgeModel } from "./judge.js";
 export { humanExpectations } from "./trace-expectations.js";
+export { sessionIdOf, conversationOf, validateSession, MLFLOW_SESSION_KEY, SESSION_ATTRIBUTES } from "./session.js";
+export type { ConversationMessage } from "./session.js";
 export type { TraceWithAssessments, TraceAssessmentLike } from "./trace-expectations.js";
 export type {
   JudgeConfig,

@@ -48,6 +48,7 @@ import {
 } from "./template.js";
 import { renderTraceForJudge, traceInputsOutputs, type JudgeTrace } from "./trace-format.js";
 import { humanExpectations, looksLikeJudgeTrace, type TraceWithAssessments } from "./trace-expectations.js";
+import { conversationOf, sessionExpectations, validateSession } from "./session.js";
 import {
   answerSchema,
   describeValueType,
@@ -91,6 +92,12 @@ export interface JudgeCallArgs {
    * (its valid HUMAN expectation assessments) when they are not passed.
    */
   trace?: JudgeTrace | TraceWithAssessments | null;
+  /**
+   * The traces of one session, for a `{{ conversation }}` judge: their inputs and outputs become
+   * the conversation, oldest first; `{{ expectations }}` defaults to the session's HUMAN
+   * expectations (those whose metadata names the session).
+   */
+  session?: readonly (JudgeTrace | TraceWithAssessments)[];
 }
 
 export interface JudgeCallOptions {
@@ -144,6 +151,11 @@ export class Judge {
   declare readonly feedbackValueType: FeedbackValueType;
   declare readonly description: string | undefined;
   declare readonly inferenceParams: Readonly<Record<string, unknown>> | undefined;
+  /** True for a `{{ conversation }}` judge, called with judge({ session }) (MLflow's is_session_level_scorer). */
+  get isSessionLevel(): boolean {
+    return this.templateVariables.includes("conversation");
+  }
+
   /** The variables the instructions use, in order of first use. */
   declare readonly templateVariables: readonly TemplateVariable[];
   /** Runtime options (non-enumerable: may hold clients and keys). */
@@ -361,6 +373,11 @@ export class Judge {
       if (v.outputs === undefined) v.outputs = io.outputs;
     }
     if (trace && v.expectations === undefined && this.templateVariables.includes("expectations")) v.expectations = humanExpectations(trace);
+    if (this.templateVariables.includes("conversation")) {
+      const { traces, sessionId } = validateSession(args.session, this.name);
+      v.conversation = conversationOf(traces);
+      if (v.expectations === undefined && this.templateVariables.includes("expectations")) v.expectations = sessionExpectations(traces, sessionId);
+    }
     return v;
   }
 
