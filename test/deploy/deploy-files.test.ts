@@ -343,7 +343,8 @@ describe("services", () => {
   it("compose probes each worker on the worker's default metrics port, where /healthz is", () => {
     const src = read("collector/src/cli/worker-command.ts");
     const port = Number(/envPort \? Number\(envPort\) : (\d+)\)/.exec(src)![1]);
-    expect(src).toContain('app.get("/healthz"');
+    expect(src).toContain("createWorkerApp(");
+    expect(read("collector/src/server/worker-app.ts")).toContain('route(app, "GET", "/healthz", "open"');
     for (const [name, s] of Object.entries(compose.services).filter(([, s]) => s.command?.[0] === "worker")) {
       const test = (s as Service & { healthcheck: { test: string[] } }).healthcheck.test.join(" ");
       expect(test, name).toContain(`http://127.0.0.1:${port}/healthz`);
@@ -365,7 +366,10 @@ describe("services", () => {
     expect(w.env.find((e: Obj) => e.name === shard[1]).valueFrom.fieldRef.fieldPath).toBe("metadata.labels['apps.kubernetes.io/pod-index']");
     const metricsPort = Number(w.args[w.args.indexOf("--metrics-port") + 1]);
     expect(w.ports).toEqual([{ name: "metrics", containerPort: metricsPort }]);
-    for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) expect(w[probe].httpGet, probe).toEqual({ path: "/healthz", port: "metrics" });
+    // Workers have no GAVEL_API_KEYS here, so they answer only a loopback Host (server/host-check.ts).
+    for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+      expect(w[probe].httpGet, probe).toEqual({ path: "/healthz", port: "metrics", httpHeaders: [{ name: "Host", value: "localhost" }] });
+    }
     expect(w.args[w.args.indexOf("--metrics-host") + 1]).toBe("0.0.0.0");
   });
 

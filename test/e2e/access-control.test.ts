@@ -59,6 +59,52 @@ describe("API keys and roles", () => {
     expect((await call("POST", "/v1/traces", bearer(KEYS.admin), protobufBody(makeSpans(1)), "application/x-protobuf")).status).toBe(200);
   });
 
+  it("refuses a malformed Authorization header, key or not (RFC 6750 / 7617)", async () => {
+    for (const header of [
+      `Bearer ${KEYS.admin} garbage`,
+      `Bearer ${KEYS.admin},x`,
+      `Bearer ${KEYS.admin}\tx`,
+      `Bearer`,
+      `Token ${KEYS.admin}`,
+      `${KEYS.admin}`,
+      `Basic ${Buffer.from(`otel:${KEYS.admin}`).toString("base64")} garbage`,
+      `Basic ${Buffer.from(KEYS.admin).toString("base64")}`,
+      `Basic ${Buffer.from(`otel:${KEYS.admin}`).toString("base64").replace(/=+$/, "")}!`,
+    ]) {
+      const r = await call("GET", "/api/v1/experiments", header);
+      expect(r.status, header).toBe(401);
+      const body = (await r.json()) as any;
+      expect(body.error.code, header).toBe("MALFORMED_AUTHORIZATION");
+      expect(body.error.message, header).toMatch(/Authorization header is malformed/);
+    }
+    // The spellings the RFCs allow still work: any case of the scheme, several spaces, Basic
+    // with the key as password, or as user with an empty password.
+    for (const header of [`bearer ${KEYS.read}`, `BEARER  ${KEYS.read}`, basic("otel", KEYS.read), basic(KEYS.read, "")]) {
+      expect((await call("GET", "/api/v1/experiments", header)).status, header).toBe(200);
+    }
+  });
+
+  it("reads no request body before the key checks out", async () => {
+    const none = await call("POST", "/api/v1/sql", undefined, Buffer.from("{not json"), "application/json");
+    expect(none.status).toBe(401);
+    const keyed = await call("POST", "/api/v1/sql", bearer(KEYS.read), Buffer.from("{not json"), "application/json");
+    expect([keyed.status, ((await keyed.json()) as any).error.code]).toEqual([400, "INVALID_JSON"]);
+  });
+
+  it("serves any Host when keys are configured: the key is the check", async () => {
+    const { request } = await import("node:http");
+    const url = new URL(gavelOf().url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: "/api/v1/experiments", headers: { host: "gavel.example.com", authorization: bearer(KEYS.read) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(status).toBe(200);
+  });
+
   it("tells a client what its key may do", async () => {
     const who = await call("GET", "/api/v1/auth/whoami", bearer(KEYS.write));
     expect(await who.json()).toEqual({ authRequired: true, roles: ["read", "write"] });
@@ -69,6 +115,9 @@ describe("API keys and roles", () => {
     expect(() => loadConfig({ GAVEL_API_KEYS: "short:admin" })).toThrow(/shorter than 16 characters/);
     expect(() => loadConfig({ GAVEL_API_KEYS: "a-long-enough-key-123:root" })).toThrow(/unknown role "root"/);
     expect(() => loadConfig({ GAVEL_API_KEYS: "no-roles-here-at-all" })).toThrow(/<key>:<roles>/);
+    // A key must fit in a Bearer header (RFC 6750 b64token).
+    expect(() => loadConfig({ GAVEL_API_KEYS: "a long enough key 123:read" })).toThrow(/characters a bearer token cannot carry/);
+    expect(() => loadConfig({ GAVEL_API_KEYS: "a-long-enough-key-12!:read" })).toThrow(/characters a bearer token cannot carry/);
     expect(loadConfig({ GAVEL_API_KEYS: "a-long-enough-key-123:read+write" }).apiKeys[0]!.roles).toEqual(new Set(["read", "write"]));
   });
 });

@@ -140,3 +140,79 @@ describe("trace search and detail", () => {
     expect(exps.body.traceCount).toBe(7);
   });
 });
+
+describe("work for an experiment that does not exist is refused (issue 11 item 7)", () => {
+  const JUDGE = { name: "j", instructions: "Rate {{ outputs }}", model: "openai:/gpt-4o-mini" };
+  const hint = /No experiment with id "no-such-exp".*GET \/api\/v1\/experiments.*POST \/api\/v1\/experiments/;
+
+  it("runs, judges, sampling, backfill and alignment answer 404 saying how to list and create experiments", async () => {
+    const cases: [string, string, unknown][] = [
+      ["POST", "/runs", { experimentId: "no-such-exp", name: "r" }],
+      ["POST", "/experiments/no-such-exp/scorers", { judge: JUDGE }],
+      ["POST", "/experiments/no-such-exp/scorers/j/sampling", { sampleRate: 0.5 }],
+      ["POST", "/experiments/no-such-exp/scorers/j/backfill", { since: "1h" }],
+      ["POST", "/experiments/no-such-exp/alignments", { judge: "j" }],
+    ];
+    for (const [method, path, body] of cases) {
+      const r = await api(method, path, body);
+      expect([r.status, r.body.error?.code, r.body.error?.field], `${method} ${path}`).toEqual([404, "NOT_FOUND", "experimentId"]);
+      expect(r.body.error.message, `${method} ${path}`).toMatch(hint);
+    }
+    // Nothing was created on the way.
+    const runs = await api("GET", "/runs?experimentId=no-such-exp");
+    expect(runs.body.runs).toEqual([]);
+    expect((await api("GET", "/experiments/no-such-exp/scorers")).body.scorers).toEqual([]);
+  });
+
+  it("an experiment known only from its traces' gavel.experiment_id is one", async () => {
+    const spans = makeSpans(1, { "gavel.experiment_id": "from-traces-only" });
+    const res = await fetch(`${gavelOf().url}/v1/traces`, { method: "POST", headers: { "content-type": "application/json" }, body: jsonBody(spans) });
+    expect(res.status).toBe(200);
+    const run = await api("POST", "/runs", { experimentId: "from-traces-only" });
+    expect(run.status).toBe(200);
+    expect(run.body.runId).toMatch(/^[0-9a-f]{32}$/);
+    const created = (await api("POST", "/experiments", { name: "exists-now" })).body.experimentId;
+    expect((await api("POST", `/experiments/${created}/scorers`, { judge: JUDGE })).status).toBe(200);
+  });
+});
+
+describe("every error is Gavel's JSON error shape, never an HTML page (issue 12)", () => {
+  async function rawCall(method: string, path: string, init: { body?: string | Buffer; headers?: Record<string, string> } = {}) {
+    const res = await fetch(`${gavelOf().url}${path}`, { method, headers: init.headers, body: init.body });
+    const text = await res.text();
+    return { status: res.status, type: res.headers.get("content-type") ?? "", text, json: text.startsWith("{") ? JSON.parse(text) : null };
+  }
+
+  it("unknown paths answer a JSON 404 for every method, outside the UI's pages", async () => {
+    const paths = ["/nope", "/api", "/api/v2/experiments", "/api/v1/nope", "/v1/logs", "/v1/metrics", "/metrics/x", "/healthz/", "/experiments", "/sql/x", "/traces", "/index.htm", "/.env", "/api/v1/experiments/0/scorers/j/unknown"];
+    for (const path of paths) {
+      for (const method of ["GET", "POST", "DELETE", "HEAD"]) {
+        const r = await rawCall(method, path, method === "POST" ? { body: "{}", headers: { "content-type": "application/json" } } : {});
+        expect(r.status, `${method} ${path}`).toBe(404);
+        expect(r.type, `${method} ${path}`).toMatch(/application\/json/);
+        if (method !== "HEAD") {
+          expect(r.json?.error?.code, `${method} ${path}`).toBe("NOT_FOUND");
+          expect(r.json?.error?.message, `${method} ${path}`).toMatch(/case-sensitive.*docs\/rest-api\.md/);
+        }
+      }
+    }
+  });
+
+  it("malformed JSON, a body too large, a bad percent-encoding and a wrong content type answer JSON", async () => {
+    const json = { "content-type": "application/json" };
+    const bad = await rawCall("POST", "/api/v1/experiments", { body: '{"name": ', headers: json });
+    expect([bad.status, bad.json?.error?.code]).toEqual([400, "INVALID_JSON"]);
+    expect(bad.json.error.message).toMatch(/not valid JSON/);
+    const big = await rawCall("POST", "/api/v1/sql", { body: JSON.stringify({ query: "x".repeat(17 * 1024 * 1024) }), headers: json });
+    expect([big.status, big.json?.error?.code]).toEqual([413, "BODY_TOO_LARGE"]);
+    const encoded = await rawCall("GET", "/api/v1/traces/%E0%A4%A");
+    expect(encoded.status).toBe(400);
+    expect(encoded.type).toMatch(/application\/json/);
+    expect(encoded.json?.error?.code).toBe("BAD_REQUEST");
+    const plain = await rawCall("POST", "/api/v1/sql", { body: "SELECT 1", headers: { "content-type": "text/plain" } });
+    expect([plain.status, plain.json?.error?.code]).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
+    const missingAsset = await rawCall("GET", "/assets/gone-123.js");
+    expect([missingAsset.status, missingAsset.json?.error?.code]).toEqual([404, "NOT_FOUND"]);
+    for (const r of [bad, big, encoded, plain, missingAsset]) expect(r.text).not.toMatch(/<html|<pre|<!DOCTYPE/i);
+  });
+});

@@ -1,7 +1,9 @@
-import { Router } from "express";
 import { z } from "zod";
 import { AlignmentJobs, AlignmentRequestError } from "../alignment/alignment-jobs.js";
+import type { Store } from "../store/store.js";
 import { ApiError, parseInput } from "./errors.js";
+import { assertExperimentExists } from "./experiments-routes.js";
+import { route, strictRouter } from "../server/routes.js";
 
 const StartAlignment = z
   .object({
@@ -23,10 +25,11 @@ const StartAlignment = z
   })
   .strict();
 
-export function alignmentRouter(jobs: AlignmentJobs): Router {
-  const r = Router();
-  r.post("/experiments/:experimentId/alignments", async (req, res) => {
+export function alignmentRouter(store: Store, jobs: AlignmentJobs) {
+  const r = strictRouter();
+  route(r, "POST", "/experiments/:experimentId/alignments", "admin", async (req, res) => {
     const body = parseInput(StartAlignment, req.body);
+    await assertExperimentExists(store, req.params.experimentId);
     try {
       res.status(202).json(
         await jobs.start({
@@ -45,10 +48,10 @@ export function alignmentRouter(jobs: AlignmentJobs): Router {
       throw err;
     }
   });
-  r.get("/experiments/:experimentId/alignments", async (req, res) => {
+  route(r, "GET", "/experiments/:experimentId/alignments", "read", async (req, res) => {
     res.json({ alignments: await jobs.list(req.params.experimentId) });
   });
-  r.get("/alignments/:alignmentId", async (req, res) => {
+  route(r, "GET", "/alignments/:alignmentId", "read", async (req, res) => {
     const run = await jobs.get(req.params.alignmentId);
     if (!run) throw new ApiError(404, "NOT_FOUND", `No alignment run ${req.params.alignmentId}. List them with GET /api/v1/experiments/:id/alignments.`);
     res.json(run);

@@ -1,7 +1,7 @@
-import { Router } from "express";
 import { z } from "zod";
 import { AssessmentStore, InvalidAssessmentError } from "../assessments/assessment-store.js";
 import { ApiError, parseInput } from "./errors.js";
+import { route, strictRouter } from "../server/routes.js";
 
 // MLflow's AI_JUDGE is its older name of LLM_JUDGE.
 const SourceType = z
@@ -72,31 +72,30 @@ function traceIdParam(raw: string): string {
   return id;
 }
 
-export function assessmentsRouter(assessments: AssessmentStore): Router {
-  const r = Router();
-  r.post("/traces/:traceId/assessments", async (req, res) => {
+export function assessmentsRouter(assessments: AssessmentStore) {
+  const r = strictRouter();
+  route(r, "POST", "/traces/:traceId/assessments", "write", async (req, res) => {
     const traceId = traceIdParam(req.params.traceId);
     const body = parseInput(LogAssessment, req.body);
     res.json(await checked(() => assessments.log({ ...body, value: body.value ?? null, traceId })));
   });
-  r.get("/traces/:traceId/assessments", async (req, res) => {
+  route(r, "GET", "/traces/:traceId/assessments", "read", async (req, res) => {
     const traceId = traceIdParam(req.params.traceId);
     res.json({ assessments: (await assessments.forTraces([traceId])).get(traceId) ?? [] });
   });
-  r.get("/traces/:traceId/assessments/:assessmentId", async (req, res) => {
+  route(r, "GET", "/traces/:traceId/assessments/:assessmentId", "read", async (req, res) => {
     const a = await assessments.get(traceIdParam(req.params.traceId), req.params.assessmentId);
     if (!a) throw new ApiError(404, "NOT_FOUND", `No assessment ${req.params.assessmentId} on trace ${req.params.traceId}.`);
     res.json(a);
   });
-  r.post("/traces/:traceId/assessments/:assessmentId/override", async (req, res) => {
+  route(r, "POST", "/traces/:traceId/assessments/:assessmentId/override", "write", async (req, res) => {
     const body = parseInput(Override, req.body);
     const a = await checked(() => assessments.override(traceIdParam(req.params.traceId), req.params.assessmentId, body));
     if (!a) throw new ApiError(404, "NOT_FOUND", `No assessment ${req.params.assessmentId} on trace ${req.params.traceId} to override.`);
     res.json(a);
   });
-  // MLflow's update_assessment: same id, newer version. POST, like override, so it needs the
-  // "write" role that every assessment write needs.
-  r.post("/traces/:traceId/assessments/:assessmentId/update", async (req, res) => {
+  // MLflow's update_assessment: same id, newer version; a write like override.
+  route(r, "POST", "/traces/:traceId/assessments/:assessmentId/update", "write", async (req, res) => {
     const body = parseInput(Update, req.body);
     const a = await checked(() => assessments.update(traceIdParam(req.params.traceId), req.params.assessmentId, body));
     if (!a) throw new ApiError(404, "NOT_FOUND", `No assessment ${req.params.assessmentId} on trace ${req.params.traceId} to update.`);
@@ -104,7 +103,7 @@ export function assessmentsRouter(assessments: AssessmentStore): Router {
   });
   // Idempotent, as MLflow's: deleting an unknown or already deleted assessment succeeds;
   // `existed` says whether this call deleted something.
-  r.delete("/traces/:traceId/assessments/:assessmentId", async (req, res) => {
+  route(r, "DELETE", "/traces/:traceId/assessments/:assessmentId", "admin", async (req, res) => {
     const existed = await assessments.delete(traceIdParam(req.params.traceId), req.params.assessmentId);
     res.json({ deleted: true, existed, assessmentId: req.params.assessmentId });
   });

@@ -1,10 +1,10 @@
-import { Router } from "express";
 import { z } from "zod";
 import type { Store } from "../store/store.js";
 import { AssessmentStore } from "../assessments/assessment-store.js";
 import { REVIEW_MAX_LIMIT, reviewQueue } from "../store/queries/review-queue.js";
 import { SearchRequestError } from "../search/errors.js";
 import { ApiError, parseInput } from "./errors.js";
+import { route, strictRouter } from "../server/routes.js";
 
 const Query = z
   .object({
@@ -16,10 +16,10 @@ const Query = z
   .strict();
 
 /** `GET /experiments/:experimentId/review-queue`: what a human should label next (docs/rest-api.md). */
-export function reviewRouter(store: Store): Router {
-  const r = Router();
+export function reviewRouter(store: Store) {
+  const r = strictRouter();
   const assessments = new AssessmentStore(store);
-  r.get("/experiments/:experimentId/review-queue", async (req, res) => {
+  route(r, "GET", "/experiments/:experimentId/review-queue", "read", async (req, res) => {
     const q = parseInput(Query, req.query, "query");
     let page;
     try {

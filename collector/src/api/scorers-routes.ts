@@ -1,8 +1,9 @@
-import { Router } from "express";
 import { z } from "zod";
 import type { Store } from "../store/store.js";
 import { deleteScorer, getScorer, listScorers, listScorerVersions, registerScorer, setSampling } from "../store/queries/scorers.js";
 import { ApiError, assertValidFilter, parseInput } from "./errors.js";
+import { assertExperimentExists } from "./experiments-routes.js";
+import { route, strictRouter } from "../server/routes.js";
 
 const Name = z.string().trim().min(1, "name must not be empty").max(256);
 const SerializedJudge = z
@@ -25,19 +26,20 @@ const Sampling = z
   .strict();
 const VersionQuery = z.object({ version: z.coerce.number().int().min(1).optional() }).strict();
 
-export function scorersRouter(store: Store): Router {
-  const r = Router();
+export function scorersRouter(store: Store) {
+  const r = strictRouter();
   const base = "/experiments/:experimentId/scorers";
-  r.post(base, async (req, res) => {
+  route(r, "POST", base, "admin", async (req, res) => {
     const body = parseInput(Register, req.body);
     const name = body.name ?? body.judge.name;
     if (!name) throw new ApiError(400, "INVALID_REQUEST", "The judge has no name: pass `name`.", "name");
+    await assertExperimentExists(store, req.params.experimentId);
     res.json(await registerScorer(store.client, { experimentId: req.params.experimentId, name, judge: body.judge, report: body.report, alignmentRunId: body.alignmentRunId }));
   });
-  r.get(base, async (req, res) => {
+  route(r, "GET", base, "read", async (req, res) => {
     res.json({ scorers: await listScorers(store.client, req.params.experimentId) });
   });
-  r.get(`${base}/:name`, async (req, res) => {
+  route(r, "GET", `${base}/:name`, "read", async (req, res) => {
     const { version } = parseInput(VersionQuery, req.query, "query");
     const s = await getScorer(store.client, req.params.experimentId, req.params.name, version);
     if (!s) {
@@ -45,18 +47,19 @@ export function scorersRouter(store: Store): Router {
     }
     res.json(s);
   });
-  r.get(`${base}/:name/versions`, async (req, res) => {
+  route(r, "GET", `${base}/:name/versions`, "read", async (req, res) => {
     res.json({ versions: await listScorerVersions(store.client, req.params.experimentId, req.params.name) });
   });
-  r.delete(`${base}/:name`, async (req, res) => {
+  route(r, "DELETE", `${base}/:name`, "admin", async (req, res) => {
     const { version } = parseInput(VersionQuery, req.query, "query");
     const n = await deleteScorer(store.client, req.params.experimentId, req.params.name, version);
     if (n === 0) throw new ApiError(404, "NOT_FOUND", `No registered judge "${req.params.name}"${version ? ` version ${version}` : ""} to delete.`);
     res.json({ deleted: n });
   });
-  r.post(`${base}/:name/sampling`, async (req, res) => {
+  route(r, "POST", `${base}/:name/sampling`, "admin", async (req, res) => {
     const body = parseInput(Sampling, req.body);
     assertValidFilter(body.filter);
+    await assertExperimentExists(store, req.params.experimentId);
     const s = await setSampling(store.client, req.params.experimentId, req.params.name, body);
     if (!s) throw new ApiError(404, "NOT_FOUND", `No registered judge "${req.params.name}" to sample with; register it first.`);
     res.json(s);

@@ -1,21 +1,21 @@
-import { Router } from "express";
 import type { Store } from "../store/store.js";
 import type { AssessmentStore } from "../assessments/assessment-store.js";
 import { listSessions, sessionTraceIds } from "../store/queries/sessions.js";
 import { getSpans, toTraceInfo, type TraceJson } from "../store/queries/traces.js";
 import { searchTraceSummaries } from "../search/trace-search.js";
 import { ApiError } from "./errors.js";
+import { route, strictRouter } from "../server/routes.js";
 
 const MAX_SESSIONS = 200;
 const MAX_TURNS = 500;
 
 /** Sessions of an experiment, and one session's traces (with spans and assessments), oldest first. */
-export function sessionsRouter(store: Store, assessments: AssessmentStore): Router {
-  const r = Router();
-  r.get("/experiments/:id/sessions", async (req, res) => {
+export function sessionsRouter(store: Store, assessments: AssessmentStore) {
+  const r = strictRouter();
+  route(r, "GET", "/experiments/:id/sessions", "read", async (req, res) => {
     res.json({ sessions: await listSessions(store.client, req.params.id, MAX_SESSIONS) });
   });
-  r.get("/experiments/:id/sessions/:sessionId", async (req, res) => {
+  route(r, "GET", "/experiments/:id/sessions/:sessionId", "read", async (req, res) => {
     const ids = await sessionTraceIds(store.client, req.params.id, req.params.sessionId, MAX_TURNS);
     if (ids.length === 0) {
       throw new ApiError(404, "NOT_FOUND", `No session "${req.params.sessionId}" in experiment ${req.params.id}. List them with GET /api/v1/experiments/${req.params.id}/sessions.`);

@@ -1,9 +1,9 @@
-import { Router } from "express";
 import { z } from "zod";
 import type { GavelConfig } from "../config/config.js";
 import type { Store } from "../store/store.js";
 import { runReadOnlySql, SqlRejectedError } from "../sql/read-only-sql.js";
 import { ApiError, parseInput } from "./errors.js";
+import { route, strictRouter } from "../server/routes.js";
 
 const SqlRequest = z
   .object({
@@ -12,9 +12,9 @@ const SqlRequest = z
   })
   .strict();
 
-export function sqlRouter(store: Store, config: GavelConfig): Router {
-  const r = Router();
-  r.post("/sql", async (req, res) => {
+export function sqlRouter(store: Store, config: GavelConfig) {
+  const r = strictRouter();
+  route(r, "POST", "/sql", "read", async (req, res) => {
     const body = parseInput(SqlRequest, req.body);
     try {
       res.json(await runReadOnlySql(store.client, body.query, body.params ?? {}, config.sql));

@@ -1,10 +1,10 @@
-import { Router } from "express";
 import { z } from "zod";
 import type { Store } from "../store/store.js";
 import { getSpans, getTrace, toTraceInfo, type TraceJson } from "../store/queries/traces.js";
 import { searchTraceSummaries } from "../search/trace-search.js";
 import { SearchRequestError } from "../search/errors.js";
 import { ApiError, parseInput } from "./errors.js";
+import { route, strictRouter } from "../server/routes.js";
 import type { AssessmentStore } from "../assessments/assessment-store.js";
 
 const SearchRequest = z
@@ -18,9 +18,9 @@ const SearchRequest = z
   })
   .strict();
 
-export function tracesRouter(store: Store, assessments: AssessmentStore): Router {
-  const r = Router();
-  r.post("/traces/search", async (req, res) => {
+export function tracesRouter(store: Store, assessments: AssessmentStore) {
+  const r = strictRouter();
+  route(r, "POST", "/traces/search", "read", async (req, res) => {
     const body = parseInput(SearchRequest, req.body);
     let page;
     try {
@@ -41,7 +41,7 @@ export function tracesRouter(store: Store, assessments: AssessmentStore): Router
     }));
     res.json({ traces, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) });
   });
-  r.get("/traces/:traceId", async (req, res) => {
+  route(r, "GET", "/traces/:traceId", "read", async (req, res) => {
     const id = req.params.traceId.toLowerCase();
     if (!/^[0-9a-f]{32}$/.test(id)) {
       throw new ApiError(400, "INVALID_TRACE_ID", `"${req.params.traceId}" is not a trace id: expected 32 hex characters.`, "traceId");

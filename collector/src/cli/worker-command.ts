@@ -3,15 +3,12 @@ import { startSelfTracing } from "../tracing/self-tracing.js";
 import type { AddressInfo } from "node:net";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
-import express from "express";
 import { ConfigError, loadConfig } from "../config/config.js";
-import { accessControl } from "../auth/access-control.js";
-import { errorMiddleware } from "../api/errors.js";
-import { metricsRouter } from "../api/worker-routes.js";
 import { Store } from "../store/store.js";
+import { createWorkerApp } from "../server/worker-app.js";
 import { WorkerRuntime } from "../worker/runtime.js";
 import { loadWorkerSettings } from "../worker/settings.js";
-import { formatShard, parseShard } from "../worker/shard.js";
+import { parseShard } from "../worker/shard.js";
 import { parsePort } from "./parse-flags.js";
 
 const NEEDS_SERVER =
@@ -73,14 +70,7 @@ export function registerWorkerCommand(program: Command): void {
       const store = await openStoreRetrying(config, () => stopping);
       if (!store) return;
       const runtime = new WorkerRuntime(store, settings);
-      const app = express();
-      app.disable("x-powered-by");
-      app.use(accessControl(config.apiKeys));
-      app.get("/healthz", (_req, res) => {
-        res.json({ status: "ok", shard: formatShard(settings.shard) });
-      });
-      app.use(metricsRouter(runtime));
-      app.use(errorMiddleware);
+      const app = createWorkerApp(runtime, config);
       const server = await new Promise<Server>((resolve, reject) => {
         // Express 5 calls this back with the error too when listening fails.
         const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));

@@ -18,8 +18,15 @@ export interface GavelConfig {
   batchRows: number;
   /** How long the writer waits to fill a batch while an insert is already running. */
   batchWaitMs: number;
+  /** Resends of an acknowledged OTLP request are answered without storing them again (ingest/request-dedup.ts). */
+  dedup: { windowSeconds: number; maxRequests: number };
   sql: { maxExecutionSeconds: number; maxResultRows: number; maxMemoryBytes: number };
   insecureListen: boolean;
+  /**
+   * GAVEL_ALLOWED_HOSTS: host names served without API keys besides loopback ones (for a proxy
+   * that authenticates and forwards its own Host). Ignored when API keys are configured.
+   */
+  allowedHosts: string[];
   /** From GAVEL_API_KEYS; empty means no access control (and loopback only). */
   apiKeys: ApiKey[];
 }
@@ -44,9 +51,15 @@ const envSchema = z.object({
   GAVEL_MAX_QUEUED_ROWS: intFrom("GAVEL_MAX_QUEUED_ROWS", 1, 10_000_000).optional(),
   GAVEL_BATCH_ROWS: intFrom("GAVEL_BATCH_ROWS", 1, 1_000_000).optional(),
   GAVEL_BATCH_WAIT_MS: intFrom("GAVEL_BATCH_WAIT_MS", 0, 60_000).optional(),
+  GAVEL_DEDUP_WINDOW_SECONDS: intFrom("GAVEL_DEDUP_WINDOW_SECONDS", 0, 86_400).optional(),
+  GAVEL_DEDUP_MAX_REQUESTS: intFrom("GAVEL_DEDUP_MAX_REQUESTS", 0, 10_000_000).optional(),
   GAVEL_SQL_MAX_EXECUTION_SECONDS: intFrom("GAVEL_SQL_MAX_EXECUTION_SECONDS", 1, 3600).optional(),
   GAVEL_SQL_MAX_RESULT_ROWS: intFrom("GAVEL_SQL_MAX_RESULT_ROWS", 1, 10_000_000).optional(),
   GAVEL_SQL_MAX_MEMORY_BYTES: intFrom("GAVEL_SQL_MAX_MEMORY_BYTES", 1 << 20, Number.MAX_SAFE_INTEGER).optional(),
+  GAVEL_ALLOWED_HOSTS: z
+    .string()
+    .regex(/^\s*[A-Za-z0-9.-]+\s*(,\s*[A-Za-z0-9.-]+\s*)*$/, "GAVEL_ALLOWED_HOSTS must be comma-separated host names, without ports (gavel.internal,10.0.0.5)")
+    .optional(),
 });
 
 export class ConfigError extends Error {
@@ -90,12 +103,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     maxQueuedRows: e.GAVEL_MAX_QUEUED_ROWS ?? 200_000,
     batchRows: e.GAVEL_BATCH_ROWS ?? 20_000,
     batchWaitMs: e.GAVEL_BATCH_WAIT_MS ?? 5,
+    dedup: { windowSeconds: e.GAVEL_DEDUP_WINDOW_SECONDS ?? 600, maxRequests: e.GAVEL_DEDUP_MAX_REQUESTS ?? 200_000 },
     sql: {
       maxExecutionSeconds: e.GAVEL_SQL_MAX_EXECUTION_SECONDS ?? 30,
       maxResultRows: e.GAVEL_SQL_MAX_RESULT_ROWS ?? 100_000,
       maxMemoryBytes: e.GAVEL_SQL_MAX_MEMORY_BYTES ?? 2 * 1024 * 1024 * 1024,
     },
     insecureListen: overrides.insecureListen ?? false,
+    allowedHosts: (e.GAVEL_ALLOWED_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== ""),
     apiKeys,
   };
 }

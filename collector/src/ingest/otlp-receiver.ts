@@ -10,6 +10,7 @@ import { encodeExportResponse, encodeRpcStatus } from "../otlp/encode-response.j
 import { encodeDecodedSpans, type RowBinarySpans } from "../store/rowbinary.js";
 import { OverloadedError, StoreUnavailableError } from "./span-batcher.js";
 import { BodyBuffers } from "./body-buffers.js";
+import { RequestDedup, type Acknowledgement } from "./request-dedup.js";
 import { SpanRowsRejectedError } from "../store/span-writer.js";
 
 const gunzipAsync = promisify(gunzip);
@@ -117,6 +118,22 @@ function decode(format: WireFormat, body: Buffer): RowBinarySpans {
   return encodeDecodedSpans(decodeTraceRequestJson(parsed));
 }
 
+/**
+ * Queues the request's spans and resolves with the answer once they are stored. Decodes
+ * synchronously (throwing OtlpDecodeError), so `body` may be reused as soon as this returns.
+ */
+function storeSpans(store: Store, format: WireFormat, body: Buffer): Promise<Acknowledgement> {
+  // Fast path: rows go straight into the batch being filled (protobuf-to-rowbinary.ts).
+  let stored = format === "protobuf" ? store.batcher.append((w) => transcodeTraceRequestProtobuf(body, w)) : undefined;
+  let ack: Acknowledgement = { rejected: 0 };
+  if (!stored) {
+    const decoded = decode(format, body);
+    ack = { rejected: decoded.rejected, rejectReason: decoded.rejectReason };
+    stored = decoded.rows > 0 ? store.batcher.submit(decoded.body, decoded.rows) : Promise.resolve();
+  }
+  return stored.then(() => ack);
+}
+
 function sendStatus(res: Response, format: WireFormat, f: HttpFailure): void {
   const { body, contentType } = encodeRpcStatus(format, f.rpcCode, f.message);
   if (f.retryAfter !== undefined) res.setHeader("Retry-After", String(f.retryAfter));
@@ -129,6 +146,7 @@ function sendStatus(res: Response, format: WireFormat, f: HttpFailure): void {
  */
 export function otlpTracesHandler(store: Store, config: GavelConfig) {
   const bodies = new BodyBuffers();
+  const dedup = store.acknowledged;
   return async (req: Request, res: Response): Promise<void> => {
     const format = wireFormatOf(req);
     if (!format) {
@@ -145,25 +163,22 @@ export function otlpTracesHandler(store: Store, config: GavelConfig) {
       }
       const raw = await readBody(req, config.maxBodyBytes, bodies);
       // Rows are queued (fast path) or decoded (reference path) before the body is released.
-      let stored: Promise<void> | undefined;
-      let decoded: RowBinarySpans | undefined;
+      let outcome: Acknowledgement | Promise<Acknowledgement>;
       try {
         const body = await decompress(req, raw.bytes, config.maxBodyBytes);
-        // Fast path: rows go straight into the batch being filled (protobuf-to-rowbinary.ts).
-        if (format === "protobuf") stored = store.batcher.append((w) => transcodeTraceRequestProtobuf(body, w));
-        if (!stored) decoded = decode(format, body);
-      } catch (err) {
-        if (err instanceof OtlpDecodeError) throw new HttpFailure(400, RPC_INVALID_ARGUMENT, `Undecodable OTLP ${format} body: ${err.message}`);
-        throw err;
+        // An exporter's resend of a request already stored (or being stored) is answered
+        // like the first copy, and its spans are not stored twice.
+        const key = dedup.enabled ? RequestDedup.keyOf(format, body) : "";
+        outcome = dedup.earlier(key) ?? dedup.first(key, () => storeSpans(store, format, body));
       } finally {
         raw.release();
       }
-      if (decoded && decoded.rows > 0) stored = store.batcher.submit(decoded.body, decoded.rows);
-      await stored;
-      const out = encodeExportResponse(format, decoded?.rejected ?? 0, decoded?.rejectReason);
+      const ack = await outcome;
+      const out = encodeExportResponse(format, ack.rejected, ack.rejectReason);
       res.status(200).type(out.contentType).send(out.body);
     } catch (err) {
       if (err instanceof HttpFailure) return sendStatus(res, format, err);
+      if (err instanceof OtlpDecodeError) return sendStatus(res, format, new HttpFailure(400, RPC_INVALID_ARGUMENT, `Undecodable OTLP ${format} body: ${err.message}`));
       if (err instanceof OverloadedError) return sendStatus(res, format, new HttpFailure(429, RPC_RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds));
       if (err instanceof StoreUnavailableError) return sendStatus(res, format, new HttpFailure(503, RPC_UNAVAILABLE, err.message, err.retryAfterSeconds));
       // Not retryable: the same spans would be refused again.

@@ -20,6 +20,7 @@ import {
 } from "./any-value.js";
 import type { DecodeOptions } from "./decode-protobuf.js";
 import { OtlpDecodeError } from "./errors.js";
+import { startTimeReason } from "./span-time.js";
 
 type Obj = Record<string, unknown>;
 
@@ -340,6 +341,7 @@ class JsonTraceDecoder {
     if (reason === undefined && this.tooDeep) {
       reason = `an attribute value is nested deeper than ${this.maxDepth} levels`;
     }
+    reason ??= startTimeReason(start, "startTimeUnixNano");
     if (reason !== undefined) {
       this.rej.add(1, `resourceSpans[${rs}].scopeSpans[${ss}].spans[${sp}]: ${reason}`);
       return;

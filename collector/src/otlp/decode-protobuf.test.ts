@@ -246,12 +246,14 @@ describe("protobuf decoder: values", () => {
     expect(plain!.statusCode).toBe("Unset");
   });
 
-  it("timestamps are full-range uint64 and negative durations are 0", () => {
-    const [row] = decodeTraceRequestProtobuf(
-      oneSpan(spanMsg({ extra: [...fixed64(7, 2n ** 64n - 1n), ...fixed64(8, 5n)] })),
-    ).rows;
-    expect(row!.timestamp).toBe(18446744073709551615n);
-    expect(row!.duration).toBe(0n);
+  it("end times are full-range uint64, negative durations are 0, and starts after 2106 are refused", () => {
+    const last = 4_294_967_294_999_999_999n; // span-time.ts
+    const decode = (start: bigint, end: bigint) => decodeTraceRequestProtobuf(oneSpan(spanMsg({ extra: [...fixed64(7, start), ...fixed64(8, end)] })));
+    expect(decode(last, 2n ** 64n - 1n).rows[0]).toMatchObject({ timestamp: last, duration: 2n ** 64n - 1n - last });
+    expect(decode(last, 5n).rows[0]).toMatchObject({ timestamp: last, duration: 0n });
+    const late = decode(2n ** 64n - 1n, 5n);
+    expect([late.rows.length, late.rejected]).toEqual([0, 1]);
+    expect(late.rejectReason).toMatch(/start_time_unix_nano 18446744073709551615 is after 2106-02-07T06:28:14Z/);
   });
 
   it("malformed link ids become '' and the span is kept", () => {

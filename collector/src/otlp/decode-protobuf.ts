@@ -17,6 +17,7 @@ import {
   spanKindName,
   statusCodeName,
 } from "./any-value.js";
+import { startTimeReason } from "./span-time.js";
 import { ProtoReader, WT_I32, WT_I64, WT_LEN, WT_VARINT } from "./protobuf-reader.js";
 
 export interface DecodeOptions {
@@ -428,6 +429,8 @@ class TraceRequestDecoder extends ProtoReader {
       reason = `parent_span_id has ${parentLen} bytes, want 8 or none`;
     } else if (this.tooDeep) {
       reason = `an attribute value is nested deeper than ${this.maxDepth} levels`;
+    } else {
+      reason = startTimeReason(start, "start_time_unix_nano");
     }
     if (reason !== undefined) {
       this.rej.add(1, `resourceSpans[${rs}].scopeSpans[${ss}].spans[${sp}]: ${reason}`);

@@ -324,6 +324,32 @@ describe("decoding requests from the OpenTelemetry JS serializers", () => {
     expect(rows[1]!.statusMessage).toBe("boom\n\nDROP TABLE x");
   });
 
+  // otel_traces_trace_id_ts keeps seconds in a 32-bit DateTime (span-time.ts): a later span
+  // would be stored but its trace could never be opened, so both decoders refuse it.
+  it("refuses spans that start after 2106-02-07T06:28:14Z, in protobuf and JSON alike", () => {
+    const at = (spanId: string, start: [number, number]) => span({ ...baseInit(), spanId, start, end: [start[0] + 1, start[1]] });
+    const sent = [
+      at("0000000000000001", [0, 0]), // unset start: stored (dated 1970-01-01), as the exporter does
+      at("0000000000000002", [4294967294, 999999999]), // the last nanosecond stored
+      at("0000000000000003", [4294967295, 0]),
+      at("0000000000000004", [10_000_000_000, 0]), // 2286: past DateTime64(9) too
+    ];
+    const pb = decodeTraceRequestProtobuf(ProtobufTraceSerializer.serializeRequest(sent)!);
+    const js = decodeTraceRequestJson(JSON.parse(Buffer.from(JsonTraceSerializer.serializeRequest(sent)!).toString("utf8")));
+    expect(pb.rows.map((r) => [r.spanId, r.timestamp])).toEqual([
+      ["0000000000000001", 0n],
+      ["0000000000000002", 4_294_967_294_999_999_999n],
+    ]);
+    expect(pb.rejected).toBe(2);
+    expect(pb.rejectReason).toBe(
+      "resourceSpans[0].scopeSpans[0].spans[2]: start_time_unix_nano 4294967295000000000 is after 2106-02-07T06:28:14Z, the latest start time Gavel can store; send nanoseconds since 1970-01-01 (about 1.7e18 today); " +
+        "resourceSpans[0].scopeSpans[0].spans[3]: start_time_unix_nano 10000000000000000000 is after 2106-02-07T06:28:14Z, the latest start time Gavel can store; send nanoseconds since 1970-01-01 (about 1.7e18 today)",
+    );
+    expect(js.rows).toEqual(pb.rows);
+    expect(js.rejected).toBe(2);
+    expect(js.rejectReason).toBe(pb.rejectReason!.replaceAll("start_time_unix_nano", "startTimeUnixNano"));
+  });
+
   // The JSON serializer cannot carry these (NaN becomes null, integral
   // numbers >= 2^63 become out-of-range intValues), so protobuf only.
   it("protobuf: large and non-finite doubles are formatted like pdata", () => {

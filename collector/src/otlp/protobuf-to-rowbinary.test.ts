@@ -128,6 +128,21 @@ describe("protobuf → RowBinary fast path", () => {
     expect(late[0]!.serviceName).toBe("late");
   });
 
+  it("leaves a span starting after 2106 to the decoder, which refuses it; keeps the last storable start", () => {
+    const startingAt = (start: bigint) =>
+      req(rs(ld(1, kv("service.name", anyStr("svc"))), ss(undefined, [...ld(1, hex(TRACE)), ...ld(2, hex(SPAN)), ...fixed64(7, start), ...fixed64(8, BigInt.asUintN(64, start + 5n))])));
+    for (const ok of [0n, 1_700_000_000_000_000_000n, 4_294_967_294_999_999_999n]) {
+      expect(transcoderAgreement(startingAt(ok)), String(ok)).toEqual({ path: "fast" });
+    }
+    // Just past the limit, a second later, past DateTime64(9) (2262), the largest uint64.
+    for (const late of [4_294_967_295_000_000_000n, 4_294_967_296_000_000_000n, 2n ** 63n, 2n ** 64n - 1n]) {
+      expect(transcoderAgreement(startingAt(late)), String(late)).toEqual({ path: "decoder" });
+      const out = decodeProtobufToRowBinary(startingAt(late));
+      expect([out.rows, out.rejected]).toEqual([0, 1]);
+      expect(out.rejectReason).toContain(`start_time_unix_nano ${late} is after 2106-02-07T06:28:14Z`);
+    }
+  });
+
   it("3000 damaged SDK bodies: the fast path agrees with the decoder or leaves the body to it", () => {
     let seed = 0x2545f491;
     const rand = () => {

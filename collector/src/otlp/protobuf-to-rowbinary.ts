@@ -4,6 +4,7 @@ import { DEFAULT_MAX_ANY_VALUE_DEPTH, SPAN_KIND_NAMES, STATUS_CODE_NAMES, goFloa
 import { anyValueReader, decodeTraceRequestProtobuf } from "./decode-protobuf.js";
 import { OtlpDecodeError } from "./errors.js";
 import { ProtoReader } from "./protobuf-reader.js";
+import { MAX_START_TIME_HI, MAX_START_TIME_LO } from "./span-time.js";
 
 /**
  * Appends the otel_traces RowBinary rows of an OTLP/protobuf `ExportTraceServiceRequest`
@@ -335,6 +336,8 @@ class Transcoder extends ProtoReader {
     // Invalid ids make the decoder reject the span, with a reason: its job.
     if (!this.validId(traceOff, traceLen, 16) || !this.validId(spanOff, spanLen, 8)) throw BAIL;
     if (parentLen !== 0 && parentLen !== 8) throw BAIL;
+    // A start the trace lookup cannot hold (span-time.ts): the decoder refuses the span.
+    if (startHi > MAX_START_TIME_HI || (startHi === MAX_START_TIME_HI && startLo > MAX_START_TIME_LO)) throw BAIL;
 
     const w = this.w;
     this.i64(startLo, startHi);

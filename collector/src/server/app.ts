@@ -4,7 +4,10 @@ import type { Store } from "../store/store.js";
 import { otlpTracesHandler } from "../ingest/otlp-receiver.js";
 import { errorMiddleware, sendError } from "../api/errors.js";
 import { refuseUnexpectedQuery } from "../api/query-strings.js";
-import { accessControl, rolesOf } from "../auth/access-control.js";
+import { installApiKeys, rolesOf } from "../auth/access-control.js";
+import { declaredMethodsOnly, notFound, route, strictApp, strictRouter } from "./routes.js";
+import { assertEveryRouteDeclared } from "./route-table.js";
+import { hostCheck } from "./host-check.js";
 import { experimentsRouter } from "../api/experiments-routes.js";
 import { runsRouter } from "../api/runs-routes.js";
 import { tracesRouter } from "../api/traces-routes.js";
@@ -20,38 +23,51 @@ import { uiRouter } from "./ui-routes.js";
 import { jobsRouter, metricsRouter } from "../api/worker-routes.js";
 import type { WorkerRuntime } from "../worker/runtime.js";
 
+/**
+ * The collector's HTTP app. Every route is declared with the role it needs (`route()` in
+ * routes.ts); a path no route matches is a JSON 404, and an app with an undeclared route
+ * does not start. The role each route needs is listed in docs/production.md#security.
+ */
 export function createApp(store: Store, config: GavelConfig, worker?: WorkerRuntime): Express {
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false);
+  const app = strictApp();
+  app.use(hostCheck(config.apiKeys.length > 0, config.allowedHosts));
+  app.use(declaredMethodsOnly(app));
+  installApiKeys(app, config.apiKeys);
 
-  app.use(accessControl(config.apiKeys));
   // Lets the UI (or a script) learn whether a key is needed and what the current one may do.
-  app.get("/api/v1/auth/whoami", (req, res) => {
+  route(app, "GET", "/api/v1/auth/whoami", "open", (req, res) => {
     const roles = rolesOf(config.apiKeys, req);
     res.json({ authRequired: config.apiKeys.length > 0, roles: config.apiKeys.length === 0 ? ["admin", "write", "read", "ingest"] : roles ? [...roles].sort() : null });
   });
 
   // OTLP reads its own raw body: it needs the size limit before and after gunzip.
-  app.post("/v1/traces", otlpTracesHandler(store, config));
+  route(app, "POST", "/v1/traces", "ingest", otlpTracesHandler(store, config));
 
-  app.get("/healthz", async (_req, res) => {
+  route(app, "GET", "/healthz", "open", async (_req, res) => {
     const h = await store.health();
     res.status(h.ok ? 200 : 503).json({ status: h.ok ? "ok" : "store unavailable", ...(h.ok ? {} : { problem: h.problem }), store: store.mode, schemaVersion: store.migration.current });
   });
 
   if (worker) app.use(metricsRouter(worker));
 
-  const api = express.Router();
-  api.use(express.json({ limit: "16mb" }));
+  // The API's input checks. With API keys they run only for a request that presents a
+  // configured key: a caller without one gets its 401 from the route's guard before its body is
+  // read, let alone parsed.
+  const input = strictRouter();
+  input.use(express.json({ limit: "16mb" }));
   // A body that express.json() skipped for its content type would be ignored without a word,
   // filters and all: refuse it instead.
-  api.use((req, res, next) => {
+  input.use(function requireJsonBody(req, res, next) {
     const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
     if (!hasBody || req.is("application/json")) return next();
     sendError(res, 415, "UNSUPPORTED_MEDIA_TYPE", `Send the request body as JSON with Content-Type: application/json (got "${req.headers["content-type"] ?? "no Content-Type"}").`, "Content-Type");
   });
-  api.use(refuseUnexpectedQuery);
+  input.use(refuseUnexpectedQuery);
+  const api = strictRouter();
+  api.use(function inputOfKeyHolders(req, res, next) {
+    if (config.apiKeys.length === 0 || rolesOf(config.apiKeys, req) !== null) return input(req, res, next);
+    next();
+  });
   api.use(experimentsRouter(store));
   api.use(runsRouter(store));
   const assessments = new AssessmentStore(store);
@@ -59,14 +75,18 @@ export function createApp(store: Store, config: GavelConfig, worker?: WorkerRunt
   api.use(assessmentsRouter(assessments));
   api.use(sessionsRouter(store, assessments));
   api.use(scorersRouter(store));
-  api.use(alignmentRouter(new AlignmentJobs(store)));
+  api.use(alignmentRouter(store, new AlignmentJobs(store)));
   api.use(sqlRouter(store, config));
   api.use(reviewRouter(store));
-  if (worker) api.use(jobsRouter(worker));
-  api.use((req, res) => sendError(res, 404, "NOT_FOUND", `No API route ${req.method} /api/v1${req.path}. See docs/rest-api.md.`));
+  if (worker) api.use(jobsRouter(store, worker));
+  api.use(function apiNotFound(req, res) {
+    sendError(res, 404, "NOT_FOUND", `No API route ${req.method} /api/v1${req.path}. Paths are case-sensitive and have no trailing slash; see docs/rest-api.md.`);
+  });
   app.use("/api/v1", api);
   app.use(uiRouter());
 
+  app.use(notFound);
   app.use(errorMiddleware);
+  assertEveryRouteDeclared(app);
   return app;
 }

@@ -1,7 +1,9 @@
-import express, { Router, type Response } from "express";
+import express, { type Request, type Response, type Router } from "express";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sendError } from "../api/errors.js";
+import { route, strictRouter } from "./routes.js";
 
 /**
  * The web UI: static files that Vite built into collector/dist/ui. Two levels up from
@@ -31,8 +33,11 @@ function uiHeaders(res: Response): void {
   res.setHeader("X-Frame-Options", "DENY");
 }
 
-// Paths that belong to the API and OTLP receiver: a typo there must stay a JSON 404, never the app's HTML.
-const NOT_UI = /^\/(api|v1|healthz|metrics)(\/|$)/;
+/**
+ * The UI's own pages (collector/ui/src/App.tsx): only these answer index.html, so every other
+ * path (an API typo, `/API/v1/sql`) stays a JSON 404 and never the app's HTML.
+ */
+export const UI_PAGES = ["/", "/sql", "/experiments/:id", "/experiments/:id/:tab", "/experiments/:id/traces/:traceId", "/traces/:traceId"] as const;
 
 /**
  * Serves the UI at `/`: hashed assets (Vite names them by content) are cached for a
@@ -40,7 +45,7 @@ const NOT_UI = /^\/(api|v1|healthz|metrics)(\/|$)/;
  * answers every client-side route (`/experiments/…`) so reloads and shared links work.
  */
 export function uiRouter(dir: string = DEFAULT_UI_DIR): Router {
-  const r = Router();
+  const r = strictRouter();
   const indexPath = join(dir, "index.html");
   // Re-read when the file changes, so a `npm run build` next to a running collector is
   // served at once instead of an index.html that names assets the build deleted.
@@ -66,8 +71,8 @@ export function uiRouter(dir: string = DEFAULT_UI_DIR): Router {
     }),
   );
   // A missing asset (an old tab asking for a chunk a new build replaced) must not get index.html as JavaScript.
-  r.use("/assets", (_req, res) => {
-    res.status(404).type("text/plain").send("Not found: this UI asset is not in the current build. Reload the page.\n");
+  route(r, "GET", "/assets/*file", "open", (_req, res) => {
+    sendError(res, 404, "NOT_FOUND", "This UI asset is not in the current build. Reload the page.");
   });
   r.use(
     express.static(dir, {
@@ -79,8 +84,7 @@ export function uiRouter(dir: string = DEFAULT_UI_DIR): Router {
       },
     }),
   );
-  r.get(/.*/, (req, res, next) => {
-    if (NOT_UI.test(req.path)) return next();
+  const page = (_req: Request, res: Response) => {
     const html = loadIndex();
     uiHeaders(res);
     res.setHeader("Cache-Control", "no-cache");
@@ -92,6 +96,7 @@ export function uiRouter(dir: string = DEFAULT_UI_DIR): Router {
       return;
     }
     res.type("html").send(html);
-  });
+  };
+  for (const path of UI_PAGES) route(r, "GET", path, "open", page);
   return r;
 }

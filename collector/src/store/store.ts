@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { GavelConfig } from "../config/config.js";
 import { SpanBatcher } from "../ingest/span-batcher.js";
+import { RequestDedup } from "../ingest/request-dedup.js";
 import { openStoreClient, type StoreClient, type StoreMode } from "./clickhouse.js";
 import { migrate, schemaObjectNames, type MigrateResult } from "./migrations.js";
 import { createSpanWriter, type SpanWriter } from "./span-writer.js";
@@ -11,6 +12,8 @@ import { createSpanWriter, type SpanWriter } from "./span-writer.js";
  */
 export class Store {
   readonly batcher: SpanBatcher;
+  /** OTLP requests acknowledged lately, so that an exporter's resend is not stored twice. */
+  readonly acknowledged: RequestDedup;
 
   private constructor(
     private readonly sc: StoreClient,
@@ -23,6 +26,7 @@ export class Store {
       batchWaitMs: config.batchWaitMs,
       maxQueuedRows: config.maxQueuedRows,
     });
+    this.acknowledged = new RequestDedup({ windowMs: config.dedup.windowSeconds * 1000, maxRequests: config.dedup.maxRequests });
   }
 
   static async open(config: GavelConfig): Promise<Store> {

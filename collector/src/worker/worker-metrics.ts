@@ -55,6 +55,9 @@ export function createWorkerMetrics(store?: Store): WorkerMetrics {
     r.collectedCounter("gavel_ingest_inserts_total", "Inserts into otel_traces", [], () => [[{}, s().inserts]]);
     r.collectedCounter("gavel_ingest_failed_inserts_total", "Inserts ClickHouse refused or failed", [], () => [[{}, s().failedInserts]]);
     r.collectedCounter("gavel_ingest_refused_requests_total", "OTLP requests answered 429/503 because too many rows were waiting", [], () => [[{}, s().refusedRequests]]);
+    const d = () => store.acknowledged.stats;
+    r.collectedCounter("gavel_ingest_resent_requests_total", "OTLP requests answered without storing them again: a copy of a request acknowledged within GAVEL_DEDUP_WINDOW_SECONDS (repeated) or being stored (joined)", ["kind"], () => [[{ kind: "repeated" }, d().repeated], [{ kind: "joined" }, d().joined]]);
+    r.gauge("gavel_ingest_remembered_requests", "Acknowledged OTLP requests remembered to recognise resends", [], () => [[{}, d().remembered]]);
     r.gauge("gavel_ingest_queued_rows", "Rows accepted and waiting to be inserted", [], () => [[{}, s().queuedRows]]);
   }
   r.collectedCounter("process_cpu_seconds_total", "User and system CPU time of this process", [], () => {

@@ -99,3 +99,15 @@ export async function getExperimentByName(client: ClickHouseClient, name: string
   if (!rows[0]) return null;
   return toExperiment(rows[0], await statsFor(client, [rows[0].ExperimentId]));
 }
+
+/** Whether an experiment was created, or traces name it (the ids listExperiments shows). */
+export async function experimentExists(client: ClickHouseClient, experimentId: string): Promise<boolean> {
+  const rs = await client.query({
+    query: `SELECT 1 FROM gavel_experiments FINAL WHERE ExperimentId = {id:String} AND NOT Deleted
+            UNION ALL SELECT 1 FROM (SELECT 1 FROM gavel_traces WHERE ExperimentId = {id:String} LIMIT 1)
+            LIMIT 1`,
+    query_params: { id: experimentId },
+    format: "JSONEachRow",
+  });
+  return (await rs.json()).length > 0;
+}
