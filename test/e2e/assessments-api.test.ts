@@ -28,7 +28,9 @@ describe("assessments", () => {
     const [t] = await ingest(1, { "gavel.experiment_id": "exp-a" });
     const logged = await api("POST", `/traces/${t!.traceId}/assessments`, { name: "support_quality", value: "good", rationale: "clear", source: judge });
     expect(logged.status).toBe(200);
-    expect(logged.body).toMatchObject({ name: "support_quality", value: "good", valid: true, spanId: t!.spanId, source: judge });
+    expect(logged.body).toMatchObject({ name: "support_quality", value: "good", valid: true, source: judge });
+    // On the whole trace: no span id, as in MLflow (test/mlflow-parity).
+    expect(logged.body.spanId).toBeUndefined();
 
     const trace = await api("GET", `/traces/${t!.traceId}`);
     expect(trace.body.assessments).toHaveLength(1);
@@ -41,7 +43,7 @@ describe("assessments", () => {
       { t: t!.traceId },
     );
     expect(ev!.Name).toBe("gen_ai.evaluation.result");
-    expect(ev!.Parent).toBe(t!.spanId);
+    expect(ev!.Parent).toBe("");
     expect(ev!.Attrs).toMatchObject({ "gen_ai.evaluation.name": "support_quality", "gen_ai.evaluation.score.label": "good", "gen_ai.evaluation.explanation": "clear" });
   });
 
@@ -91,7 +93,8 @@ describe("assessments", () => {
     expect((await api("DELETE", `/traces/${t!.traceId}/assessments/${a.assessmentId}`)).body.deleted).toBe(true);
     expect((await api("GET", `/traces/${t!.traceId}/assessments`)).body.assessments).toEqual([]);
     expect((await api("GET", `/traces/${t!.traceId}/assessments/${a.assessmentId}`)).status).toBe(404);
-    expect((await api("DELETE", `/traces/${t!.traceId}/assessments/nope`)).status).toBe(404);
+    // Idempotent, as MLflow's delete_assessment.
+    expect((await api("DELETE", `/traces/${t!.traceId}/assessments/nope`)).body).toEqual({ deleted: true, existed: false, assessmentId: "nope" });
   });
 
   it("keeps labels from several reviewers, and a retried id never duplicates", async () => {

@@ -203,9 +203,13 @@ describe("spelling a route differently reaches no handler", () => {
   });
 
   it("a method the route does not declare is refused as JSON, even with an admin key", async () => {
+    const declared = new Set(appRoutes().routes.map((x) => `${x.method} ${x.path}`));
     for (const r of appRoutes().routes) {
       const path = concrete(r.path);
       for (const method of ["OPTIONS", "PUT", "PATCH", "TRACE", ...(r.method === "DELETE" ? ["POST"] : ["DELETE"])]) {
+        // Another route of the same path declares this method (GET and DELETE of one assessment):
+        // it is served, not refused — and MLflow's delete answers success for an unknown id.
+        if (declared.has(`${method} ${r.path}`)) continue;
         const a = await raw(method, path, { key: KEYS.admin });
         const label = `${method} ${path}: ${a.status} ${a.text.slice(0, 100)}`;
         expect([404, 405], label).toContain(a.status);

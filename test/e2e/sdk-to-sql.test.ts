@@ -110,6 +110,9 @@ describe("SDK → collector → SQL", () => {
     expect(t.searchAssessments({ name: "q" }).map((a) => a.value)).toEqual(["good"]);
     expect(t.searchAssessments({ name: "q", all: true })).toHaveLength(2);
     await deleteAssessment({ traceId, assessmentId: fixed.assessmentId });
+    // Deleting the override makes the judge's feedback valid again (MLflow's behaviour).
+    expect((await getTrace(traceId))!.searchAssessments({ name: "q" }).map((a) => a.value)).toEqual(["poor"]);
+    await deleteAssessment({ traceId, assessmentId: judged.assessmentId });
     expect((await getTrace(traceId))!.searchAssessments({ name: "q" })).toEqual([]);
   });
 });

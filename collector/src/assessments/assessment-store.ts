@@ -22,10 +22,12 @@ interface AssessmentRow {
   JudgeVersion: number;
   Metadata: string;
   CreatedMs: string;
+  UpdatedMs: string;
 }
 
 const SELECT = `SELECT AssessmentId, TraceId, SpanId, Name, Kind, SourceType, SourceId, Value, Rationale, Error, Valid,
-  Overrides, RunId, JudgeVersion, Metadata, toString(toUnixTimestamp64Milli(CreatedAt)) AS CreatedMs
+  Overrides, RunId, JudgeVersion, Metadata, toString(toUnixTimestamp64Milli(CreatedAt)) AS CreatedMs,
+  toString(toUnixTimestamp64Milli(Version)) AS UpdatedMs
 FROM gavel_assessments FINAL`;
 
 function toJson(r: AssessmentRow): AssessmentJson {
@@ -39,6 +41,7 @@ function toJson(r: AssessmentRow): AssessmentJson {
     metadata: (parsePayload(r.Metadata) as Record<string, unknown> | null) ?? {},
     valid: Boolean(r.Valid),
     createTimeMs: Number(r.CreatedMs),
+    lastUpdateTimeMs: Number(r.UpdatedMs),
   };
   if (r.SpanId) a.spanId = r.SpanId;
   if (r.Rationale) a.rationale = r.Rationale;
@@ -50,6 +53,33 @@ function toJson(r: AssessmentRow): AssessmentJson {
 }
 
 export const newAssessmentId = () => `a-${randomBytes(12).toString("hex")}`;
+
+/** An assessment write that cannot be stored as given; the REST layer answers 400 with the message. */
+export class InvalidAssessmentError extends Error {
+  override name = "InvalidAssessmentError";
+}
+
+/** MLflow's rules: a feedback carries a value or an error; an expectation carries a value. */
+export function checkAssessmentValue(kind: "feedback" | "expectation", value: unknown, error: unknown): void {
+  const missing = value === undefined || value === null;
+  if (kind === "feedback" && missing && !error) {
+    throw new InvalidAssessmentError("A feedback needs a value or an error: give `value` (e.g. \"good\", 4, true) or `error` { code, message }.");
+  }
+  if (kind === "expectation" && missing) {
+    throw new InvalidAssessmentError("An expectation needs a value: give `value`, e.g. the expected answer; it cannot be null.");
+  }
+}
+
+/** Changes of update(): what is given replaces, metadata merges key by key. */
+export interface AssessmentUpdate {
+  name?: string;
+  value?: unknown;
+  rationale?: string;
+  metadata?: Record<string, unknown>;
+  error?: { code: string; message: string };
+  /** When given, the update is refused unless the assessment is of this kind (MLflow's type check). */
+  kind?: "feedback" | "expectation";
+}
 
 /**
  * Writes and reads assessments. Every write — the judge worker, the SDK, the UI — is
@@ -81,6 +111,7 @@ export class AssessmentStore {
   }
 
   async log(input: NewAssessment): Promise<AssessmentJson> {
+    checkAssessmentValue(input.kind, input.value, input.error);
     const anchor = await this.traceAnchor(input.traceId);
     const a: AssessmentJson = {
       assessmentId: input.assessmentId ?? newAssessmentId(),
@@ -93,7 +124,9 @@ export class AssessmentStore {
       valid: true,
       createTimeMs: Date.now(),
     };
-    const spanId = input.spanId ?? (anchor.rootSpanId || undefined);
+    // An assessment without a span is on the whole trace: its span id stays empty, as in
+    // MLflow, and its carrier span has no parent (like one that arrived before its trace).
+    const spanId = input.spanId;
     if (spanId) a.spanId = spanId;
     if (input.rationale) a.rationale = input.rationale;
     if (input.error) a.error = input.error;
@@ -139,6 +172,7 @@ export class AssessmentStore {
   async override(traceId: string, oldId: string, input: Omit<NewAssessment, "traceId" | "name" | "kind" | "overrides">): Promise<AssessmentJson | null> {
     const old = await this.get(traceId, oldId);
     if (!old) return null;
+    checkAssessmentValue(old.kind, input.value, undefined);
     const a: AssessmentJson = {
       assessmentId: input.assessmentId ?? newAssessmentId(),
       traceId,
@@ -158,11 +192,49 @@ export class AssessmentStore {
     return a;
   }
 
-  /** Deletes by writing a newer, deleted version; the history stays in otel_traces. */
+  /**
+   * Deletes by writing a newer, deleted version; the history stays in otel_traces. Deleting
+   * an override makes the assessment it replaced valid again (MLflow's
+   * test_delete_assessment_override_behavior). False when there was nothing to delete.
+   */
   async delete(traceId: string, assessmentId: string): Promise<boolean> {
     const old = await this.get(traceId, assessmentId);
     if (!old) return false;
-    await this.write(traceId, old.spanId ?? "", [{ a: old, deleted: true }]);
+    const versions: { a: AssessmentJson; deleted?: boolean }[] = [{ a: old, deleted: true }];
+    const replaced = old.overrides ? await this.get(traceId, old.overrides) : null;
+    if (replaced && !replaced.valid) versions.push({ a: { ...replaced, valid: true } });
+    await this.write(traceId, old.spanId ?? "", versions);
     return true;
+  }
+
+  /**
+   * Changes an assessment in place (MLflow's update_assessment): same id and creation time,
+   * a newer version. A new name is a new row of the table's sorting key, so the old name's
+   * row is closed with a deleted version in the same write. Null when it does not exist.
+   */
+  async update(traceId: string, assessmentId: string, change: AssessmentUpdate): Promise<AssessmentJson | null> {
+    const old = await this.get(traceId, assessmentId);
+    if (!old) return null;
+    if (change.kind && change.kind !== old.kind) {
+      throw new InvalidAssessmentError(
+        `Cannot update ${change.kind === "expectation" ? "an expectation value on a feedback" : "a feedback value on an expectation"} ` +
+          `assessment (${assessmentId} is a ${old.kind}). Log a new ${change.kind} instead.`,
+      );
+    }
+    const a: AssessmentJson = { ...old, metadata: { ...old.metadata, ...(change.metadata ?? {}) } };
+    delete a.lastUpdateTimeMs;
+    if (change.name !== undefined) a.name = change.name;
+    if (change.value !== undefined) {
+      a.value = change.value;
+      if (change.error === undefined) delete a.error;
+    }
+    if (change.rationale !== undefined) a.rationale = change.rationale;
+    if (change.error !== undefined) a.error = change.error;
+    checkAssessmentValue(a.kind, a.value, a.error);
+    const versions: { a: AssessmentJson; deleted?: boolean }[] = [];
+    if (a.name !== old.name) versions.push({ a: old, deleted: true });
+    versions.push({ a });
+    await this.write(traceId, old.spanId ?? "", versions);
+    return (await this.get(traceId, assessmentId)) ?? a;
   }
 }

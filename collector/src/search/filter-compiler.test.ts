@@ -62,25 +62,49 @@ describe("compileTraceFilter", () => {
     const { sql, params } = compile("trace.text ILIKE '%needle%'");
     expect(params).toEqual({ p0: "%needle%" });
     expect(sql).toMatch(/^\(t\.Name ILIKE \{p0:String\} OR t\.Inputs ILIKE \{p0:String\} OR t\.Outputs ILIKE \{p0:String\} OR t\.TraceId IN \(SELECT TraceId FROM otel_traces WHERE NOT \(ServiceName = 'gavel' AND SpanName = 'gavel\.assessment'\) AND \(SpanName ILIKE \{p0:String\} OR /);
-    expect(sql).toContain("SpanAttributes['gavel.inputs']");
-    expect(sql).toContain("SpanAttributes['gavel.outputs']");
+    // Span types, attribute keys and values (MLflow's test_search_traces_with_full_text_filter),
+    // without Gavel's own bookkeeping attributes apart from the inputs and outputs.
+    expect(sql).toContain("SpanType ILIKE {p0:String}");
+    expect(sql).toContain("arrayExists(x -> x ILIKE {p0:String}, mapKeys(mapFilter(");
+    expect(sql).toContain("arrayExists(x -> x ILIKE {p0:String}, mapValues(mapFilter(");
+    expect(sql).toContain("k IN ('gavel.inputs', 'gavel.outputs')");
   });
 
   it("compiles span fields to ANY-span subqueries", () => {
     expect(compile("span.name = 'llm'")).toEqual({
-      sql: `(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND (SpanName = {p0:String})))`,
+      sql: `(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND ((SpanName = {p0:String}))))`,
       params: { p0: "llm" },
     });
-    expect(compile("span.type IN ('LLM', 'TOOL')").sql).toBe(`(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND (SpanType IN {p0:Array(String)})))`);
+    expect(compile("span.type IN ('LLM', 'TOOL')").sql).toBe(`(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND ((SpanType IN {p0:Array(String)}))))`);
+  });
+
+  it("puts all span clauses on one span, as MLflow does", () => {
+    const { sql } = compile("span.name = 'search' AND trace.name = 'chat' AND span.status = 'error'");
+    expect(sql).toBe(
+      `(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND ((SpanName = {p0:String}) AND (multiIf(StatusCode = 'Error', 'ERROR', StatusCode = 'Ok', 'OK', 'UNSET') = {p1:String})))) AND (t.Name = {p2:String})`,
+    );
+  });
+
+  it("compiles RLIKE to match(), IS [NOT] NULL on tags and assessments, and trace.end_time_ms", () => {
+    expect(compile("trace.name RLIKE '^Gen'")).toEqual({ sql: "(match(t.Name, {p0:String}))", params: { p0: "^Gen" } });
+    expect(compile("tag.env IS NULL").sql).toBe("(NOT mapContains(t.Tags, {p0:String}))");
+    expect(compile("metadata.env IS NOT NULL").sql).toBe("(mapContains(t.Metadata, {p0:String}))");
+    expect(compile("feedback.q IS NULL").sql).toBe(
+      "(t.TraceId NOT IN (SELECT TraceId FROM gavel_assessments FINAL WHERE Name = {p0:String} AND Kind = {p1:String} AND Valid AND NOT Deleted))",
+    );
+    expect(compile("trace.end_time_ms >= 5")).toEqual({
+      sql: "(intDiv(toUnixTimestamp64Nano(t.Timestamp) + toInt64(t.Duration), 1000000) >= {p0:Int64})",
+      params: { p0: 5 },
+    });
   });
 
   it("compiles span attributes with the key as a parameter, numerically for numbers", () => {
     expect(compile("span.attributes.`gen_ai.request.model` = 'gpt-4o'")).toEqual({
-      sql: `(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND (mapContains(SpanAttributes, {p0:String}) AND SpanAttributes[{p0:String}] = {p1:String})))`,
+      sql: `(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND ((mapContains(SpanAttributes, {p0:String}) AND SpanAttributes[{p0:String}] = {p1:String}))))`,
       params: { p0: "gen_ai.request.model", p1: "gpt-4o" },
     });
     expect(compile("span.attributes.tokens >= 100")).toEqual({
-      sql: `(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND (mapContains(SpanAttributes, {p0:String}) AND toFloat64OrNull(SpanAttributes[{p0:String}]) >= {p1:Float64})))`,
+      sql: `(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOSPAN} AND ((mapContains(SpanAttributes, {p0:String}) AND toFloat64OrNull(SpanAttributes[{p0:String}]) >= {p1:Float64}))))`,
       params: { p0: "tokens", p1: 100 },
     });
   });
@@ -106,7 +130,7 @@ describe("compileTraceFilter", () => {
     expect(b.params).toEqual({ p0: "correct", p1: true });
     expect(b.sql).not.toContain("Kind =");
     expect(b.sql).toContain("JSONType(Value) = 'Bool' AND JSONExtractBool(Value) = {p1:Bool}");
-    expect(compile("feedback.s IN (1, 2)").sql).toContain("IN {p2:Array(Float64)}");
+    expect(compile("feedback.s IN ('a', 'b')").sql).toContain("IN {p2:Array(String)}");
   });
 
   it("joins clauses with AND, each in parentheses, numbering parameters across them", () => {
@@ -139,21 +163,27 @@ describe("compileTraceFilter", () => {
 });
 
 describe("compileOrderBy", () => {
-  it("defaults to newest first, with TraceId as the tie-breaker", () => {
+  it("defaults to newest first, with TraceId ascending as the tie-breaker (MLflow's order)", () => {
     const o = compileOrderBy(undefined);
-    expect(o.sql).toBe("t.Timestamp DESC, t.TraceId DESC");
+    expect(o.sql).toBe("t.Timestamp DESC, t.TraceId ASC");
     expect(compileOrderBy([]).sql).toBe(o.sql);
   });
 
   it("accepts the allowlisted fields, aliases and prefixes; ASC when no direction is given", () => {
-    expect(compileOrderBy(["execution_time_ms desc", "name"]).sql).toBe("t.Duration DESC, t.Name ASC, t.TraceId DESC");
+    expect(compileOrderBy(["execution_time_ms desc", "name"]).sql).toBe("t.Duration DESC, t.Name ASC, t.Timestamp DESC, t.TraceId ASC");
     expect(compileOrderBy(["attributes.timestamp ASC"]).sql).toBe("t.Timestamp ASC, t.TraceId ASC");
-    expect(compileOrderBy(["  trace.execution_time  DESC "]).keys.map((k) => k.field)).toEqual(["execution_time_ms", "trace_id"]);
-    expect(compileOrderBy(["status DESC"]).sql).toBe(`${TRACE_STATUS_SQL} DESC, t.TraceId DESC`);
+    expect(compileOrderBy(["  trace.execution_time  DESC "]).keys.map((k) => k.field)).toEqual(["execution_time_ms", "timestamp_ms", "trace_id"]);
+    expect(compileOrderBy(["status DESC"]).sql).toBe(`${TRACE_STATUS_SQL} DESC, t.Timestamp DESC, t.TraceId ASC`);
+    // Tags and runs: rows without one come last, in either direction; the key is a parameter.
+    const bag = new ParamBag("o");
+    expect(compileOrderBy(["tag.`env name` DESC", "run_id"], bag).sql).toBe(
+      "(NOT mapContains(t.Tags, {o0:String})) ASC, t.Tags[{o0:String}] DESC, (t.RunId = '') ASC, t.RunId ASC, t.Timestamp DESC, t.TraceId ASC",
+    );
+    expect(bag.values).toEqual({ o0: "env name" });
   });
 
   it("rejects other fields, bad directions and repeats with a 400-class error", () => {
-    for (const bad of ["tag.env", "timestamp_ms DOWN", "Duration; DROP TABLE x", "name ASC DESC", ""]) {
+    for (const bad of ["metric.env", "timestamp_ms DOWN", "Duration; DROP TABLE x", "name ASC DESC", ""]) {
       const e = (() => {
         try {
           compileOrderBy([bad]);
@@ -164,7 +194,7 @@ describe("compileOrderBy", () => {
       })();
       expect(e, bad).toBeInstanceOf(InvalidOrderByError);
       expect(e!.status).toBe(400);
-      expect(e!.message).toContain("timestamp_ms, execution_time_ms, name, status");
+      expect(e!.message).toContain("timestamp_ms, execution_time_ms, name, status, run_id, experiment_id, tag.<key>");
     }
     expect(() => compileOrderBy(["name", "trace.name DESC"])).toThrow(/names name twice/);
   });

@@ -4,10 +4,9 @@
  * assessment names — travels as a query parameter; the SQL text is built only from
  * this file's constants, so no filter can change the shape of the query.
  */
-import { INPUTS_EXPR, OUTPUTS_EXPR } from "../store/schema.js";
 import { parseTraceFilter, type FilterClause, type FilterValue, type Operator } from "./filter-parser.js";
 
-export type ParamType = "String" | "Float64" | "Int64" | "UInt64" | "UInt32" | "Bool" | "Array(String)" | "Array(Float64)";
+export type ParamType = "String" | "Float64" | "Int64" | "UInt64" | "UInt32" | "UInt8" | "Bool" | "Array(String)" | "Array(Float64)";
 
 /** Allocates query parameter names and collects their values for @clickhouse/client's `query_params`. */
 export class ParamBag {
@@ -33,18 +32,23 @@ export const TRACE_STATUS_SQL = "multiIf(t.StatusCode = 'Error', 'ERROR', t.Stat
 // A JSON null (an errored judge) has no value and so matches nothing.
 const ASSESSMENT_TEXT_SQL =
   "multiIf(NOT isValidJSON(Value), Value, JSONType(Value) = 'String', JSONExtractString(Value), JSONType(Value) = 'Null', NULL, Value)";
-// The JSON number first; then the semconv score (a judge may give a label and a score,
-// and Gavel's writer scores booleans 1/0); then a numeric string such as "4".
+// The JSON number first; then the semconv score (a judge may give a label and a score);
+// then a numeric string such as "4". A boolean is not a number, although Gavel's writer
+// scores it 1/0 for OpenTelemetry readers (MLflow: `feedback.score > 0` skips true).
 const ASSESSMENT_NUMBER_SQL =
-  "coalesce(if(JSONType(Value) IN ('Int64', 'UInt64', 'Double'), JSONExtractFloat(Value), NULL), ScoreValue, " +
-  "if(JSONType(Value) = 'String', toFloat64OrNull(JSONExtractString(Value)), NULL))";
+  "if(JSONType(Value) = 'Bool', NULL, coalesce(if(JSONType(Value) IN ('Int64', 'UInt64', 'Double'), JSONExtractFloat(Value), NULL), ScoreValue, " +
+  "if(JSONType(Value) = 'String', toFloat64OrNull(JSONExtractString(Value)), NULL)))";
 
 // The Timestamp column is DateTime64(9), whose range ends where Int64 nanoseconds do
 // (2262); a larger bound would overflow when compared, so it is clamped to that end.
 const MAX_MS_FOR_INT64_NS = 9_223_372_036_854;
 
 function compare(expr: string, op: Operator, v: FilterValue, params: ParamBag): string {
+  // RLIKE is MLflow's regular-expression match; ClickHouse's match() runs RE2 and finds the pattern anywhere.
+  if (op === "RLIKE") return `match(${expr}, ${params.add("String", (v as { value: string }).value)})`;
   switch (v.type) {
+    case "null":
+      throw new Error(`unreachable: ${op} needs no value`);
     case "string":
       return `${expr} ${op} ${params.add("String", v.value)}`;
     case "number":
@@ -83,14 +87,33 @@ function timestampCompare(op: Operator, ms: number, params: ParamBag): string {
   }
 }
 
+export const SPAN_STATUS_SQL = "multiIf(StatusCode = 'Error', 'ERROR', StatusCode = 'Ok', 'OK', 'UNSET')";
+
+// MLflow's client_request_id, which OTLP has no field for: read from the root span's attributes.
+const CLIENT_REQUEST_ID_SQL =
+  "multiIf(SpanAttributes['gavel.client_request_id'] != '', SpanAttributes['gavel.client_request_id'], SpanAttributes['mlflow.clientRequestId'])";
+
+/** End of the trace in whole ms: the start's nanoseconds plus the duration, floored. */
+const END_TIME_MS_SQL = "intDiv(toUnixTimestamp64Nano(t.Timestamp) + toInt64(t.Duration), 1000000)";
+
 // The spans that carry assessments written through Gavel (assessments/assessment-span.ts)
 // are bookkeeping, not the app's: without this, `span.name != 'x'` or a text search for
 // "gavel" would match every assessed trace. Both columns lead the sorting key, so the
 // test costs no extra column reads.
 const NOT_ASSESSMENT_SPAN = "NOT (ServiceName = 'gavel' AND SpanName = 'gavel.assessment')";
 
-/** A trace matches a span condition when ANY of its spans does; each clause picks its own span. */
+/** A trace matches span conditions when ANY of its spans meets them all. */
 const anySpan = (cond: string) => `t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOT_ASSESSMENT_SPAN} AND (${cond}))`;
+
+// A span's own attributes, without Gavel's bookkeeping (experiment and run ids, span type,
+// tags): otherwise "%experiment%" or a pattern matching a hex id would find every trace.
+const CONTENT_ATTRS = "mapFilter((k, v) -> NOT startsWith(k, 'gavel.') OR k IN ('gavel.inputs', 'gavel.outputs'), SpanAttributes)";
+
+/** A span's text as MLflow's span.content and trace.text see it: name, type, attribute keys and values. */
+function spanText(op: Operator, p: string): string {
+  const m = (e: string) => `${e} ${op} ${p}`;
+  return `${m("SpanName")} OR ${m("SpanType")} OR arrayExists(x -> ${m("x")}, mapKeys(${CONTENT_ATTRS})) OR arrayExists(x -> ${m("x")}, mapValues(${CONTENT_ATTRS}))`;
+}
 
 function assessmentValue(op: Operator, v: FilterValue, params: ParamBag): string {
   switch (v.type) {
@@ -102,6 +125,8 @@ function assessmentValue(op: Operator, v: FilterValue, params: ParamBag): string
       return compare(ASSESSMENT_NUMBER_SQL, op, v, params);
     case "boolean":
       return `JSONType(Value) = 'Bool' AND ${compare("JSONExtractBool(Value)", op, v, params)}`;
+    case "null":
+      throw new Error(`unreachable: ${op} has no value`);
   }
 }
 
@@ -123,14 +148,47 @@ function traceAttr(c: FilterClause & { field: { entity: "trace" } }, params: Par
     case "trace_id":
       return compare("t.TraceId", c.op, c.value, params);
     case "text": {
+      // The root's inputs and outputs are attribute values of a span too, so the span part
+      // covers them; the trace's own columns are checked first because they are cheap.
       const p = params.add("String", (c.value as { value: string }).value);
       const m = (e: string) => `${e} ${c.op} ${p}`;
-      return `${m("t.Name")} OR ${m("t.Inputs")} OR ${m("t.Outputs")} OR ${anySpan(
-        `${m("SpanName")} OR ${m(INPUTS_EXPR)} OR ${m(OUTPUTS_EXPR)}`,
-      )}`;
+      return `${m("t.Name")} OR ${m("t.Inputs")} OR ${m("t.Outputs")} OR ${anySpan(spanText(c.op, p))}`;
     }
+    case "end_time_ms":
+      return `${END_TIME_MS_SQL} ${c.op} ${params.add("Int64", Math.min((c.value as { value: number }).value, MAX_MS_FOR_INT64_NS))}`;
+    case "client_request_id":
+      return `t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ParentSpanId = '' AND ${NOT_ASSESSMENT_SPAN} AND ${CLIENT_REQUEST_ID_SQL} != '' AND ${compare(
+        CLIENT_REQUEST_ID_SQL,
+        c.op,
+        c.value,
+        params,
+      )})`;
   }
 }
+
+/** The condition one span must meet for a span.* clause. */
+function spanCondition(c: FilterClause, params: ParamBag): string {
+  const f = c.field;
+  if (f.entity === "span_attribute") {
+    const k = params.add("String", f.key);
+    const expr = c.value.type === "number" || c.value.type === "number_list" ? `toFloat64OrNull(SpanAttributes[${k}])` : `SpanAttributes[${k}]`;
+    // mapContains lets the bloom filter on the map's keys skip granules.
+    return `mapContains(SpanAttributes, ${k}) AND ${compare(expr, c.op, c.value, params)}`;
+  }
+  if (f.entity !== "span") throw new Error(`unreachable: ${f.entity} is not a span field`);
+  switch (f.attr) {
+    case "name":
+      return compare("SpanName", c.op, c.value, params);
+    case "type":
+      return compare("SpanType", c.op, c.value, params);
+    case "status":
+      return compare(SPAN_STATUS_SQL, c.op, c.value, params);
+    case "content":
+      return spanText(c.op, params.add("String", (c.value as { value: string }).value));
+  }
+}
+
+const isSpanClause = (c: FilterClause) => c.field.entity === "span" || c.field.entity === "span_attribute";
 
 export function compileClause(c: FilterClause, params: ParamBag): string {
   const f = c.field;
@@ -138,19 +196,16 @@ export function compileClause(c: FilterClause, params: ParamBag): string {
     case "trace":
       return traceAttr(c as FilterClause & { field: { entity: "trace" } }, params);
     case "span":
-      return anySpan(compare(f.attr === "name" ? "SpanName" : "SpanType", c.op, c.value, params));
-    case "span_attribute": {
-      const k = params.add("String", f.key);
-      const expr = c.value.type === "number" || c.value.type === "number_list" ? `toFloat64OrNull(SpanAttributes[${k}])` : `SpanAttributes[${k}]`;
-      // mapContains lets the bloom filter on the map's keys skip granules.
-      return anySpan(`mapContains(SpanAttributes, ${k}) AND ${compare(expr, c.op, c.value, params)}`);
-    }
+    case "span_attribute":
+      return anySpan(spanCondition(c, params));
     case "tag":
     case "metadata": {
       // A missing key never matches, not even `!=`: MLflow's semantics, and what users
-      // mean by "tag env is not prod" far more often than "has no env tag".
+      // mean by "tag env is not prod" far more often than "has no env tag". IS NULL asks for it.
       const col = f.entity === "tag" ? "t.Tags" : "t.Metadata";
       const k = params.add("String", f.key);
+      if (c.op === "IS NULL") return `NOT mapContains(${col}, ${k})`;
+      if (c.op === "IS NOT NULL") return `mapContains(${col}, ${k})`;
       return `mapContains(${col}, ${k}) AND ${compare(`${col}[${k}]`, c.op, c.value, params)}`;
     }
     case "assessment": {
@@ -158,15 +213,32 @@ export function compileClause(c: FilterClause, params: ParamBag): string {
       // after it, so an overridden or deleted assessment no longer matches.
       const conds = [`Name = ${params.add("String", f.name)}`];
       if (f.kind) conds.push(`Kind = ${params.add("String", f.kind)}`);
-      conds.push("Valid", "NOT Deleted", assessmentValue(c.op, c.value, params));
-      return `t.TraceId IN (SELECT TraceId FROM gavel_assessments FINAL WHERE ${conds.join(" AND ")})`;
+      conds.push("Valid", "NOT Deleted");
+      const traces = (extra: string[]) => `SELECT TraceId FROM gavel_assessments FINAL WHERE ${[...conds, ...extra].join(" AND ")}`;
+      // IS NOT NULL: the trace has a current assessment of that name (MLflow's semantics).
+      if (c.op === "IS NOT NULL") return `t.TraceId IN (${traces([])})`;
+      if (c.op === "IS NULL") return `t.TraceId NOT IN (${traces([])})`;
+      return `t.TraceId IN (${traces([assessmentValue(c.op, c.value, params)])})`;
     }
   }
 }
 
+/**
+ * The clauses joined by AND. All span.* clauses become one condition on a single span,
+ * as in MLflow (`span.name = 'search' AND span.status = 'ERROR'` means the search span failed).
+ */
 export function compileClauses(clauses: FilterClause[], params: ParamBag): string {
   if (clauses.length === 0) return "1";
-  return clauses.map((c) => `(${compileClause(c, params)})`).join(" AND ");
+  const parts: string[] = [];
+  const spanClauses = clauses.filter(isSpanClause);
+  for (const c of clauses) {
+    if (isSpanClause(c)) {
+      if (c === spanClauses[0]) parts.push(anySpan(spanClauses.map((s) => `(${spanCondition(s, params)})`).join(" AND ")));
+      continue;
+    }
+    parts.push(compileClause(c, params));
+  }
+  return parts.map((p) => `(${p})`).join(" AND ");
 }
 
 /**

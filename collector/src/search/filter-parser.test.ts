@@ -96,7 +96,7 @@ describe("parseTraceFilter: fields", () => {
     expect(one("assessment.x = 1").field).not.toHaveProperty("kind");
     expect(one("feedback.correct = TRUE").value).toEqual({ type: "boolean", value: true });
     expect(one("feedback.correct != false").value).toEqual({ type: "boolean", value: false });
-    expect(one("feedback.score IN (1, 2.5)").value).toEqual({ type: "number_list", values: [1, 2.5] });
+    expect(one("feedback.score IS NOT NULL")).toMatchObject({ op: "IS NOT NULL", value: { type: "null" } });
     expect(one("feedback.label NOT IN ('a', \"b\")").value).toEqual({ type: "string_list", values: ["a", "b"] });
   });
 });
@@ -115,8 +115,11 @@ describe("parseTraceFilter: operators and literals", () => {
     for (const [w, op] of ops) expect(one(`feedback.s ${w} 1`).op).toBe(op);
     expect(one("trace.name like 'a%'").op).toBe("LIKE");
     expect(one("trace.name iLike 'a%'").op).toBe("ILIKE");
-    expect(one("trace.name in ('a')").op).toBe("IN");
-    expect(one("trace.name not  In ('a')").op).toBe("NOT IN");
+    expect(one("trace.name rlike 'a.*'").op).toBe("RLIKE");
+    expect(one("trace.trace_id in ('a')").op).toBe("IN");
+    expect(one("trace.trace_id not  In ('a')").op).toBe("NOT IN");
+    expect(one("tag.env is not null").op).toBe("IS NOT NULL");
+    expect(one("tag.env Is Null").op).toBe("IS NULL");
   });
 
   it("needs no spaces around symbolic operators", () => {
@@ -167,7 +170,7 @@ describe("parseTraceFilter: errors", () => {
     expect(e.token).toBe("trace.foo");
     fails("trace.status = 'OK' AND foo.bar = 1", 24, 'Unknown field "foo.bar"', "Valid fields");
     fails("trace.status.x = 1", 0, "Unknown trace field");
-    fails("span.kind = 'x'", 0, '"span.kind"', "span.name, span.type and span.attributes.<key>");
+    fails("span.kind = 'x'", 0, '"span.kind"', "span.name, span.type, span.status, span.content and span.attributes.<key>");
     fails("nonsense = 1", 0, 'Unknown field "nonsense"');
   });
 
@@ -184,16 +187,18 @@ describe("parseTraceFilter: errors", () => {
   it("rejects a missing or unknown operator", () => {
     fails("trace.name 'x'", 11, "Expected an operator after trace.name", "=, !=, LIKE");
     fails("trace.name", 10, "found the end of the filter");
-    fails("trace.name IS NULL", 11, "IS is not supported");
+    fails("trace.name IS NULL", 11, 'Operator "IS" is not valid for trace.name', "IS NULL and IS NOT NULL work on tag.<key>");
+    fails("tag.env IS 'a'", 11, "Expected NULL after IS");
     fails("trace.execution_time_ms BETWEEN 1 AND 2", 24, "BETWEEN is not supported", ">= 1 AND");
     fails("trace.name NOT LIKE 'a%'", 11, "NOT LIKE is not supported", "NOT IN");
     fails("trace.name NOT = 'a'", 15, "Expected IN after NOT");
   });
 
   it("rejects an operator the field does not support, listing those it does", () => {
-    fails("trace.name > 'a'", 11, 'Operator ">" is not valid for trace.name', "=, !=, LIKE, ILIKE, IN, NOT IN");
+    fails("trace.name > 'a'", 11, 'Operator ">" is not valid for trace.name', "=, !=, LIKE, ILIKE, RLIKE");
     fails("trace.text = 'a'", 11, "not valid for trace.text", "LIKE '%word%'");
-    fails("trace.status LIKE 'O%'", 13, "=, !=, IN, NOT IN");
+    fails("trace.status > 'O'", 13, "=, !=, LIKE, ILIKE, IN, NOT IN");
+    expect(one("trace.status LIKE 'O%'")).toMatchObject({ op: "LIKE", value: { type: "string", value: "O%" } });
     fails("trace.timestamp_ms LIKE '1%'", 19, "not valid for trace.timestamp_ms", "trace.timestamp_ms > 1000");
     fails("trace.execution_time_ms IN (1, 2)", 24, "=, !=, <, <=, >, >=");
     fails("tag.env < 'b'", 8, "not valid for tag.env");
@@ -204,7 +209,7 @@ describe("parseTraceFilter: errors", () => {
     fails("trace.name =", 12, "Expected a value", "end of the filter", "trace.name = 'value'");
     fails("trace.name = chat", 13, 'found "chat"', "Quote text values: 'chat'");
     fails("trace.name = = 'a'", 13, "Expected a value");
-    fails("trace.name = NULL", 13, "NULL is not supported");
+    fails("trace.name = NULL", 13, "Write IS NULL or IS NOT NULL");
   });
 
   it("rejects unterminated strings and malformed numbers", () => {
@@ -240,11 +245,12 @@ describe("parseTraceFilter: errors", () => {
   });
 
   it("rejects malformed IN lists", () => {
-    fails("trace.name IN 'a'", 14, 'Expected "(" after IN', "trace.name IN ('a', 'b')");
-    fails("trace.name IN ()", 14, "Empty IN list");
-    fails("trace.name IN ('a' 'b')", 19, 'Expected "," or ")"');
-    fails("trace.name IN ('a',", 19, "Expected a value");
-    fails("feedback.s IN (1, 'a')", 18, "Mixed value types");
+    fails("trace.trace_id IN 'a'", 18, 'Expected "(" after IN', "trace.trace_id IN ('a', 'b')");
+    fails("trace.trace_id IN ()", 18, "Empty IN list");
+    fails("trace.trace_id IN ('a' 'b')", 23, 'Expected "," or ")"');
+    fails("trace.trace_id IN ('a',", 23, "Expected a value");
+    fails("feedback.s IN ('a', 1)", 20, "Mixed value types");
+    fails("feedback.s IN (1, 2)", 15, "numeric values only support");
     fails("feedback.s IN (true)", 15, "not booleans");
     fails("trace.status NOT IN ('OK', 'nope')", 27, "'OK', 'ERROR', 'UNSET'");
   });

@@ -6,36 +6,54 @@
  *
  * The language, as users write it (keywords and field prefixes are case-insensitive):
  *
- *   trace.status              = != IN NOT IN           'OK' | 'ERROR' | 'UNSET'
+ *   trace.status              = != LIKE ILIKE IN NOT IN  'OK' | 'ERROR' | 'UNSET'
  *   trace.timestamp_ms        = != < <= > >=           whole ms since 1970 (alias trace.timestamp)
+ *   trace.end_time_ms         = != < <= > >=           timestamp_ms + execution time, whole ms
  *   trace.execution_time_ms   = != < <= > >=           ms, fractional allowed (alias trace.execution_time)
- *   trace.name | run_id | experiment_id | trace_id
- *                             = != LIKE ILIKE IN NOT IN
- *   trace.text                LIKE ILIKE               name, inputs, outputs of the trace and of any span
- *   span.name | span.type     = != LIKE ILIKE IN NOT IN   any span of the trace
- *   span.attributes.<key>     all operators            text, or numeric with a number / ordering operator
- *   tag.<key> | metadata.<key>  = != LIKE ILIKE IN NOT IN  a missing key never matches
+ *   trace.name | run_id | client_request_id
+ *                             = != LIKE ILIKE RLIKE    (MLflow refuses IN on these)
+ *   trace.experiment_id | trace_id
+ *                             = != LIKE ILIKE RLIKE IN NOT IN
+ *   trace.text                LIKE ILIKE               names, types, inputs, outputs, attribute keys and values of the spans
+ *   span.name | span.type     = != LIKE ILIKE RLIKE IN NOT IN   any span of the trace
+ *   span.status               = != IN NOT IN           'OK' | 'ERROR' | 'UNSET'
+ *   span.content              LIKE ILIKE               a span's name, attribute keys and values
+ *   span.attributes.<key>     all but IS NULL          text, or numeric with a number / ordering operator
+ *   (all span.* clauses of one filter must hold for the same span, as in MLflow)
+ *   tag.<key> | metadata.<key>  = != LIKE ILIKE RLIKE IN NOT IN IS [NOT] NULL  a missing key only matches IS NULL
  *   feedback.<name> | expectation.<name> | assessment.<name>
- *                             all operators            latest valid, not deleted version; strings compare
- *                                                      the decoded JSON string, numbers the number, true/false the boolean
+ *                             all operators, IS [NOT] NULL  latest valid, not deleted version; strings compare
+ *                                                      the decoded JSON string, numbers the number, true/false the boolean;
+ *                                                      IN lists hold strings only
  *
  * `trace.` may also be written `attributes.` or left out (`status = 'OK'`); `tags.`,
- * `request_metadata.` and plural assessment prefixes are accepted. Keys with dots are
+ * `request_metadata.` and plural assessment prefixes are accepted, and any name may be
+ * backtick-quoted (`tags`.env, `timestamp`). Keys with dots are
  * written in backticks (tag.`mlflow.user`) or, since the key is everything after the
  * prefix, plainly (tag.mlflow.user). Strings take '…' or "…" with backslash escapes or
  * doubled quotes; `<>` is `!=`. There is no OR and no grouping: run two searches.
  */
 import { SearchRequestError } from "./errors.js";
 
-export type Operator = "=" | "!=" | "<" | "<=" | ">" | ">=" | "LIKE" | "ILIKE" | "IN" | "NOT IN";
+export type Operator = "=" | "!=" | "<" | "<=" | ">" | ">=" | "LIKE" | "ILIKE" | "RLIKE" | "IN" | "NOT IN" | "IS NULL" | "IS NOT NULL";
 
-export type TraceAttr = "status" | "timestamp_ms" | "execution_time_ms" | "name" | "run_id" | "experiment_id" | "trace_id" | "text";
+export type TraceAttr =
+  | "status"
+  | "timestamp_ms"
+  | "end_time_ms"
+  | "execution_time_ms"
+  | "name"
+  | "run_id"
+  | "experiment_id"
+  | "trace_id"
+  | "client_request_id"
+  | "text";
 
 export type AssessmentKind = "feedback" | "expectation";
 
 export type FieldRef =
   | { entity: "trace"; attr: TraceAttr }
-  | { entity: "span"; attr: "name" | "type" }
+  | { entity: "span"; attr: "name" | "type" | "status" | "content" }
   | { entity: "span_attribute"; key: string }
   | { entity: "tag"; key: string }
   | { entity: "metadata"; key: string }
@@ -47,7 +65,9 @@ export type FilterValue =
   | { type: "number"; value: number }
   | { type: "boolean"; value: boolean }
   | { type: "string_list"; values: string[] }
-  | { type: "number_list"; values: number[] };
+  | { type: "number_list"; values: number[] }
+  /** The operand of IS NULL / IS NOT NULL. */
+  | { type: "null" };
 
 export interface FilterClause {
   field: FieldRef;
@@ -88,7 +108,7 @@ type Token =
   | { kind: "op"; start: number; end: number; op: string }
   | { kind: "lparen" | "rparen" | "comma" | "eof"; start: number; end: number };
 
-const KEYWORDS = new Set(["AND", "OR", "NOT", "IN", "LIKE", "ILIKE", "TRUE", "FALSE", "NULL", "IS", "BETWEEN"]);
+const KEYWORDS = new Set(["AND", "OR", "NOT", "IN", "LIKE", "ILIKE", "RLIKE", "TRUE", "FALSE", "NULL", "IS", "BETWEEN"]);
 
 const isIdentStart = (c: string) => /[A-Za-z_]/.test(c);
 const isIdentPart = (c: string) => /[A-Za-z0-9_\-]/.test(c);
@@ -97,15 +117,17 @@ const isDigit = (c: string) => c >= "0" && c <= "9";
 const TRACE_FIELD_NAMES = [
   "trace.status",
   "trace.timestamp_ms",
+  "trace.end_time_ms",
   "trace.execution_time_ms",
   "trace.name",
   "trace.run_id",
   "trace.experiment_id",
   "trace.trace_id",
+  "trace.client_request_id",
   "trace.text",
 ];
 const VALID_FIELDS_HINT =
-  `Valid fields: ${TRACE_FIELD_NAMES.join(", ")}, span.name, span.type, span.attributes.<key>, ` +
+  `Valid fields: ${TRACE_FIELD_NAMES.join(", ")}, span.name, span.type, span.status, span.content, span.attributes.<key>, ` +
   "tag.<key>, metadata.<key>, feedback.<name>, expectation.<name>, assessment.<name> " +
   "(quote keys that contain dots with backticks, e.g. tag.`mlflow.user`).";
 
@@ -295,9 +317,12 @@ const TRACE_ATTRS: Record<string, TraceAttr> = {
   status: "status",
   timestamp_ms: "timestamp_ms",
   timestamp: "timestamp_ms",
+  end_time_ms: "end_time_ms",
+  end_time: "end_time_ms",
   execution_time_ms: "execution_time_ms",
   execution_time: "execution_time_ms",
   name: "name",
+  client_request_id: "client_request_id",
   run_id: "run_id",
   experiment_id: "experiment_id",
   trace_id: "trace_id",
@@ -305,9 +330,12 @@ const TRACE_ATTRS: Record<string, TraceAttr> = {
   text: "text",
 };
 
-const STRING_OPS: Operator[] = ["=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"];
+const STRING_OPS: Operator[] = ["=", "!=", "LIKE", "ILIKE", "RLIKE", "IN", "NOT IN"];
+/** MLflow refuses IN on these trace attributes (test_search_traces_with_invalid_filter). */
+const SCALAR_STRING_OPS: Operator[] = ["=", "!=", "LIKE", "ILIKE", "RLIKE"];
 const COMPARE_OPS: Operator[] = ["=", "!=", "<", "<=", ">", ">="];
-const ALL_OPS: Operator[] = ["=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN"];
+const NULL_OPS: Operator[] = ["IS NULL", "IS NOT NULL"];
+const ALL_OPS: Operator[] = ["=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "RLIKE", "IN", "NOT IN"];
 
 /** The operators a field accepts, for checking and for the hint in the error. */
 function operatorsFor(f: FieldRef): Operator[] {
@@ -315,22 +343,31 @@ function operatorsFor(f: FieldRef): Operator[] {
     case "trace":
       switch (f.attr) {
         case "status":
-          return ["=", "!=", "IN", "NOT IN"];
+          return ["=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"];
         case "timestamp_ms":
+        case "end_time_ms":
         case "execution_time_ms":
           return COMPARE_OPS;
         case "text":
           return ["LIKE", "ILIKE"];
+        case "name":
+        case "run_id":
+        case "client_request_id":
+          return SCALAR_STRING_OPS;
         default:
           return STRING_OPS;
       }
     case "span":
+      if (f.attr === "content") return ["LIKE", "ILIKE"];
+      if (f.attr === "status") return ["=", "!=", "IN", "NOT IN"];
+      return STRING_OPS;
     case "tag":
     case "metadata":
-      return STRING_OPS;
+      return [...STRING_OPS, ...NULL_OPS];
     case "span_attribute":
-    case "assessment":
       return ALL_OPS;
+    case "assessment":
+      return [...ALL_OPS, ...NULL_OPS];
   }
 }
 
@@ -448,19 +485,31 @@ class Parser {
       const extra =
         field.entity === "trace" && field.attr === "text"
           ? " trace.text is a full-text match: write trace.text LIKE '%word%' (or ILIKE to ignore case)."
-          : field.entity === "trace" && (field.attr === "timestamp_ms" || field.attr === "execution_time_ms")
-            ? ` Compare ${fieldName(field)} with a number, e.g. ${fieldName(field)} > 1000.`
-            : "";
+          : field.entity === "span" && field.attr === "content"
+            ? " span.content only supports LIKE and ILIKE: write span.content LIKE '%word%'."
+            : field.entity === "trace" && (field.attr === "timestamp_ms" || field.attr === "end_time_ms" || field.attr === "execution_time_ms")
+              ? ` Compare ${fieldName(field)} with a number, e.g. ${fieldName(field)} > 1000.`
+              : (op === "IN" || op === "NOT IN") && allowed.includes("=")
+                ? ` For several values, run one search per value.`
+                : op === "IS NULL" || op === "IS NOT NULL"
+                  ? " IS NULL and IS NOT NULL work on tag.<key>, metadata.<key>, feedback.<name>, expectation.<name> and assessment.<name>."
+                  : "";
       this.fail(`Operator ${quoteToken(this.text(ot))} is not valid for ${fieldName(field)}. Use one of: ${allowed.join(", ")}.${extra}`, ot);
     }
     const vt = this.peek();
-    const value = op === "IN" || op === "NOT IN" ? this.list(field, op) : this.check(field, op, this.scalar(field));
+    const value: FilterValue =
+      op === "IS NULL" || op === "IS NOT NULL"
+        ? { type: "null" }
+        : op === "IN" || op === "NOT IN"
+          ? this.list(field, op)
+          : this.check(field, op, this.scalar(field));
     return { field, op, value, position: { field: ft.start, op: ot.start, value: vt.start } };
   }
 
   private field(t: Extract<Token, { kind: "path" }>): FieldRef {
     const segs = t.segments;
-    const head = segs[0]!.quoted ? "" : segs[0]!.text.toLowerCase();
+    // MLflow accepts a backtick-quoted entity or attribute: `tags`.source_name, `timestamp` >= 1.
+    const head = segs[0]!.text.toLowerCase();
     const rest = segs.slice(1);
     const key = rest.map((s) => s.text).join(".");
     const whole = this.text(t);
@@ -468,7 +517,7 @@ class Parser {
       this.fail(`Field ${quoteToken(whole)} at position ${t.start} needs a key: write ${example}.`, t);
 
     const traceAttr = (name: PathSegment | undefined): FieldRef | undefined => {
-      if (!name || name.quoted) return undefined;
+      if (!name) return undefined;
       const a = TRACE_ATTRS[name.text.toLowerCase()];
       return a ? { entity: "trace", attr: a } : undefined;
     };
@@ -484,13 +533,13 @@ class Parser {
       case "span":
       case "spans": {
         const sub = rest[0] && !rest[0].quoted ? rest[0].text.toLowerCase() : "";
-        if ((sub === "name" || sub === "type") && rest.length === 1) return { entity: "span", attr: sub };
+        if ((sub === "name" || sub === "type" || sub === "status" || sub === "content") && rest.length === 1) return { entity: "span", attr: sub };
         if (sub === "attributes" || sub === "attribute") {
           if (rest.length < 2) needKey("span.attributes.<key>, e.g. span.attributes.`gen_ai.request.model` = 'gpt-4o'");
           return { entity: "span_attribute", key: rest.slice(1).map((s) => s.text).join(".") };
         }
         return this.fail(
-          `Unknown span field ${quoteToken(whole)} at position ${t.start}. Span fields are span.name, span.type and span.attributes.<key>.`,
+          `Unknown span field ${quoteToken(whole)} at position ${t.start}. Span fields are span.name, span.type, span.status, span.content and span.attributes.<key>.`,
           t,
         );
       }
@@ -522,7 +571,7 @@ class Parser {
   private operator(t: Token, field: FieldRef): Operator {
     if (t.kind === "op") return t.op as Operator;
     if (t.kind === "keyword") {
-      if (t.keyword === "LIKE" || t.keyword === "ILIKE" || t.keyword === "IN") return t.keyword;
+      if (t.keyword === "LIKE" || t.keyword === "ILIKE" || t.keyword === "RLIKE" || t.keyword === "IN") return t.keyword;
       if (t.keyword === "NOT") {
         const n = this.take();
         if (n.kind === "keyword" && n.keyword === "IN") return "NOT IN";
@@ -536,9 +585,14 @@ class Parser {
         return this.fail(`Expected IN after NOT at position ${n.start}, found ${this.describe(n)}. Write ${fieldName(field)} NOT IN ('a', 'b').`, n);
       }
       if (t.keyword === "IS") {
+        const n = this.take();
+        const negated = n.kind === "keyword" && n.keyword === "NOT";
+        const last = negated ? this.take() : n;
+        if (last.kind === "keyword" && last.keyword === "NULL") return negated ? "IS NOT NULL" : "IS NULL";
         return this.fail(
-          `IS is not supported (position ${t.start}). Compare with a value instead; absent tags, attributes and assessments never match.`,
-          t,
+          `Expected NULL after IS${negated ? " NOT" : ""} at position ${last.start}, found ${this.describe(last)}. ` +
+            `Write ${fieldName(field)} IS NULL or ${fieldName(field)} IS NOT NULL; compare values with = or LIKE.`,
+          last,
         );
       }
       if (t.keyword === "BETWEEN") {
@@ -566,7 +620,7 @@ class Parser {
       case "keyword":
         if (t.keyword === "TRUE" || t.keyword === "FALSE") return { type: "boolean", value: t.keyword === "TRUE", start: t.start, text };
         if (t.keyword === "NULL") {
-          this.fail(`NULL is not supported (position ${t.start}). Compare with a value; fields that are absent never match.`, t);
+          this.fail(`Write IS NULL or IS NOT NULL to test for an absent value (position ${t.start}); "= NULL" never matches.`, t);
         }
         break;
       case "eof":
@@ -602,6 +656,15 @@ class Parser {
     if (first.type === "string") {
       return { type: "string_list", values: checked.map((c, k) => (c.type === "string" ? c.value : this.mixed(items[k]!, op))) };
     }
+    if (first.type === "number" && field.entity === "assessment") {
+      // MLflow: "Numeric feedback values only support comparison operators".
+      this.fail(
+        `${op} lists of numbers are not supported for ${fieldName(field)} (position ${items[0]!.start}): numeric values only support ` +
+          `=, !=, <, <=, > and >=. Write one clause per bound, e.g. ${fieldName(field)} >= 0.5 AND ${fieldName(field)} <= 0.6.`,
+        items[0]!.start,
+        items[0]!.text,
+      );
+    }
     if (first.type === "number") {
       return { type: "number_list", values: checked.map((c, k) => (c.type === "number" ? c.value : this.mixed(items[k]!, op))) };
     }
@@ -618,8 +681,18 @@ class Parser {
     const bad: (why: string) => never = (why) =>
       this.fail(`Invalid value ${quoteToken(v.text)} for ${fname} at position ${v.start}: ${why}`, v.start, v.text);
     const isOrdering = op === "<" || op === "<=" || op === ">" || op === ">=";
-    const isPattern = op === "LIKE" || op === "ILIKE";
+    const isPattern = op === "LIKE" || op === "ILIKE" || op === "RLIKE";
     if (isPattern && v.type !== "string") bad(`${op} needs a quoted pattern, e.g. ${fname} ${op} '%${v.text}%'.`);
+    if (op === "RLIKE") {
+      // ClickHouse runs RE2; JavaScript's parser catches the same syntax errors for what users write.
+      try {
+        new RegExp(v.value as string);
+      } catch (err) {
+        bad(`RLIKE needs a regular expression (${(err as Error).message.replace(/^Invalid regular expression: /, "")}).`);
+      }
+      return { type: "string", value: v.value as string };
+    }
+    if (isPattern && field.entity !== "assessment" && field.entity !== "span_attribute") return { type: "string", value: v.value as string };
 
     const asNumber = (): number => {
       if (v.type === "number") return v.value;
@@ -635,9 +708,10 @@ class Parser {
             if (!s) return bad("the status is one of 'OK', 'ERROR', 'UNSET'.");
             return { type: "string", value: s };
           }
+          case "end_time_ms":
           case "timestamp_ms": {
             const n = asNumber();
-            if (!Number.isSafeInteger(n) || n < 0) bad("trace.timestamp_ms is whole milliseconds since 1970, e.g. trace.timestamp_ms > 1700000000000.");
+            if (!Number.isSafeInteger(n) || n < 0) bad(`${fname} is whole milliseconds since 1970, e.g. ${fname} > 1700000000000.`);
             return { type: "number", value: n };
           }
           case "execution_time_ms": {
@@ -650,6 +724,13 @@ class Parser {
             return { type: "string", value: v.value };
         }
       case "span":
+        if (field.attr === "status") {
+          const s = v.type === "string" ? STATUSES[v.value.trim().toUpperCase()] : undefined;
+          if (!s) return bad("a span status is one of 'OK', 'ERROR', 'UNSET'.");
+          return { type: "string", value: s };
+        }
+        if (v.type !== "string") return bad(`${fname} is text; quote the value: ${fname} ${op} '${v.text}'.`);
+        return { type: "string", value: v.value };
       case "tag":
       case "metadata":
         if (v.type !== "string") return bad(`${fname} is text; quote the value: ${fname} ${op} '${v.text}'.`);

@@ -310,8 +310,9 @@ describe("searchTraceSummaries: filters", () => {
     ["trace.name LIKE 'sum%'", ["T3"]],
     ["trace.name ILIKE 'CHAT'", ["T2", "T1"]],
     ["trace.name LIKE 'CHAT'", []],
-    ["trace.name IN ('chat', 'summarize')", ["T3", "T2", "T1"]],
-    ["trace.name NOT IN ('chat')", ["T6", "T3"]],
+    // MLflow refuses IN on trace.name (test/mlflow-parity); trace ids take lists.
+    [`trace.trace_id IN ('${tid("T1")}', '${tid("T3")}')`, ["T3", "T1"]],
+    [`trace.trace_id NOT IN ('${tid("T1")}')`, ["T6", "T3", "T2"]],
     ["trace.run_id = 'r2'", ["T2"]],
     ["trace.experiment_id = 'e1'", ["T6", "T3", "T2", "T1"]],
     [`trace.trace_id = '${tid("T2")}'`, ["T2"]],
@@ -362,8 +363,9 @@ describe("searchTraceSummaries: filters", () => {
     ["feedback.score < 3", ["T2"]],
     ["feedback.score = 4", ["T1"]],
     ["feedback.score != 4", ["T3", "T2"]],
-    ["feedback.score IN (2, 5)", ["T3", "T2"]],
-    ["feedback.score NOT IN (2, 5)", ["T1"]],
+    // MLflow refuses lists of numbers on assessments; the values as text work.
+    ["feedback.score IN ('2', 'x')", ["T2"]],
+    ["feedback.score NOT IN ('2')", ["T3", "T1"]],
     ["feedback.score = 'excellent'", ["T3"]],
     ["feedback.rating = 3", ["T2"]],
     ["feedback.rating = '3'", ["T2"]],
@@ -406,7 +408,7 @@ describe("searchTraceSummaries: filters", () => {
       "feedback.`quality' OR 1=1 --` = 'good'",
       "trace.text LIKE '%''; DROP TABLE otel_traces; --%'",
       "trace.name = 'a\n\nDROP TABLE otel_traces'",
-      "trace.name IN ('x'') OR (1=1', 'y')",
+      "trace.trace_id IN ('x'') OR (1=1', 'y')",
     ];
     for (const filter of attempts) {
       expect(await search({ experimentIds: ["e1"], filter }), filter).toEqual([]);
@@ -468,7 +470,8 @@ describe("searchTraceSummaries: keyset paging", () => {
   }
 
   it("pages newest first over every trace exactly once", async () => {
-    const expected = [...pg].sort((a, b) => cmp(b.tsNs, a.tsNs) || cmp(b.id, a.id)).map((t) => t.id);
+    // Ties: trace id ascending, as in MLflow.
+    const expected = [...pg].sort((a, b) => cmp(b.tsNs, a.tsNs) || cmp(a.id, b.id)).map((t) => t.id);
     const { ids, pages } = await collect({ experimentIds: ["pg"] }, 17);
     expect(new Set(ids).size).toBe(N);
     expect(ids).toEqual(expected);
@@ -476,7 +479,7 @@ describe("searchTraceSummaries: keyset paging", () => {
   });
 
   it("pages by execution time ascending, then name descending", async () => {
-    const expected = [...pg].sort((a, b) => cmp(a.durNs, b.durNs) || cmp(b.name, a.name) || cmp(a.id, b.id)).map((t) => t.id);
+    const expected = [...pg].sort((a, b) => cmp(a.durNs, b.durNs) || cmp(b.name, a.name) || cmp(b.tsNs, a.tsNs) || cmp(a.id, b.id)).map((t) => t.id);
     const { ids } = await collect({ experimentIds: ["pg"], orderBy: ["execution_time_ms ASC", "name DESC"] }, 23);
     expect(ids).toEqual(expected);
   });
@@ -484,7 +487,7 @@ describe("searchTraceSummaries: keyset paging", () => {
   it("pages a filtered search by status and name", async () => {
     const kept = pg.filter((t) => t.name !== "n3");
     const st = (s: string) => (s === "Error" ? "ERROR" : "OK");
-    const expected = [...kept].sort((a, b) => cmp(st(b.status), st(a.status)) || cmp(a.name, b.name) || cmp(b.id, a.id)).map((t) => t.id);
+    const expected = [...kept].sort((a, b) => cmp(st(b.status), st(a.status)) || cmp(a.name, b.name) || cmp(b.tsNs, a.tsNs) || cmp(a.id, b.id)).map((t) => t.id);
     const { ids } = await collect({ experimentIds: ["pg"], filter: "trace.name != 'n3'", orderBy: ["status DESC", "name"] }, 50);
     expect(ids).toEqual(expected);
   });

@@ -15,7 +15,7 @@ export interface TraceSearchRequest {
   experimentIds?: string[];
   /** MLflow filter string; see filter-parser.ts. */
   filter?: string;
-  /** e.g. `["timestamp_ms DESC"]` (the default), `["execution_time_ms ASC", "name"]`. */
+  /** e.g. `["timestamp_ms DESC"]` (the default), `["execution_time_ms ASC", "name"]`, `["tag.env"]`. */
   orderBy?: string[];
   /** Default 100, at most 1000. */
   maxResults?: number;
@@ -71,24 +71,17 @@ export class InvalidSearchParameterError extends SearchRequestError {
   override name = "InvalidSearchParameterError";
 }
 
-export type SortField = "timestamp_ms" | "execution_time_ms" | "name" | "status" | "trace_id";
+export type SortField = "timestamp_ms" | "execution_time_ms" | "name" | "status" | "trace_id" | "run_id" | "experiment_id" | "tag";
 export type SortDirection = "ASC" | "DESC";
 
 export interface SortKey {
   field: SortField;
+  /** For `tag`: the tag's key. */
+  tagKey?: string;
+  /** Set on the hidden key that puts rows without the value last. */
+  missingFirstKey?: boolean;
   direction: SortDirection;
   /** The SQL sort expression over `gavel_traces AS t`. */
-  sql: string;
-}
-
-export interface CompiledOrderBy {
-  /** The requested keys, then TraceId as the tie-breaker that makes the order total. */
-  keys: SortKey[];
-  /** For `ORDER BY`. */
-  sql: string;
-}
-
-interface SortFieldDef {
   sql: string;
   /** The key's value in a result row, as the page token stores it. */
   fromRow: (r: TraceSummaryRow) => string;
@@ -96,54 +89,93 @@ interface SortFieldDef {
   operand: (v: string, params: ParamBag) => string | undefined;
 }
 
+export interface CompiledOrderBy {
+  /** The requested keys, then MLflow's tie-breakers (newest first, then trace id), making the order total. */
+  keys: SortKey[];
+  /** For `ORDER BY`. */
+  sql: string;
+}
+
 const param = (type: ParamType, test?: RegExp) => (v: string, params: ParamBag) =>
   test && !test.test(v) ? undefined : params.add(type, v);
 
-const SORT_FIELDS: Record<SortField, SortFieldDef> = {
+type KeyDef = Omit<SortKey, "direction">;
+
+const SORT_FIELDS: Record<Exclude<SortField, "tag">, KeyDef> = {
   timestamp_ms: {
+    field: "timestamp_ms",
     sql: "t.Timestamp",
     fromRow: (r) => r.timestampNs,
     operand: (v, params) => (/^-?\d{1,19}$/.test(v) ? `fromUnixTimestamp64Nano(${params.add("Int64", v)})` : undefined),
   },
-  execution_time_ms: { sql: "t.Duration", fromRow: (r) => r.durationNs, operand: param("UInt64", /^\d{1,20}$/) },
-  name: { sql: "t.Name", fromRow: (r) => r.name, operand: param("String") },
-  status: { sql: TRACE_STATUS_SQL, fromRow: (r) => r.status, operand: param("String") },
-  trace_id: { sql: "t.TraceId", fromRow: (r) => r.traceId, operand: param("String") },
+  execution_time_ms: { field: "execution_time_ms", sql: "t.Duration", fromRow: (r) => r.durationNs, operand: param("UInt64", /^\d{1,20}$/) },
+  name: { field: "name", sql: "t.Name", fromRow: (r) => r.name, operand: param("String") },
+  status: { field: "status", sql: TRACE_STATUS_SQL, fromRow: (r) => r.status, operand: param("String") },
+  trace_id: { field: "trace_id", sql: "t.TraceId", fromRow: (r) => r.traceId, operand: param("String") },
+  run_id: { field: "run_id", sql: "t.RunId", fromRow: (r) => r.runId, operand: param("String") },
+  experiment_id: { field: "experiment_id", sql: "t.ExperimentId", fromRow: (r) => r.experimentId, operand: param("String") },
 };
 
-const SORT_ALIASES: Record<string, SortField> = {
+const SORT_ALIASES: Record<string, Exclude<SortField, "tag">> = {
   timestamp_ms: "timestamp_ms",
   timestamp: "timestamp_ms",
   execution_time_ms: "execution_time_ms",
   execution_time: "execution_time_ms",
   name: "name",
   status: "status",
+  run_id: "run_id",
+  experiment_id: "experiment_id",
 };
-const SORTABLE = "timestamp_ms, execution_time_ms, name, status";
+const SORTABLE = "timestamp_ms, execution_time_ms, name, status, run_id, experiment_id, tag.<key>";
+
+/** Sorts rows that lack the value after the others, in either direction (MLflow puts NULLs last). */
+const missingLast = (field: SortField, sql: string, isMissing: (r: TraceSummaryRow) => boolean, tagKey?: string): SortKey => ({
+  field,
+  ...(tagKey !== undefined ? { tagKey } : {}),
+  missingFirstKey: true,
+  direction: "ASC",
+  sql,
+  fromRow: (r) => (isMissing(r) ? "1" : "0"),
+  operand: param("UInt8", /^[01]$/),
+});
 
 /**
  * MLflow-style order-by entries (`"<field> [ASC|DESC]"`, ascending when omitted) over an
- * allowlist. TraceId is appended in the direction of the first key, so ties break the
- * same way on every page and the default order reads the primary key backwards.
+ * allowlist: trace attributes and `tag.<key>`. Rows without the tag or run come last. Ties
+ * break as in MLflow: newest first, then trace id ascending, on every page. Tag keys travel
+ * as parameters of `params`.
  */
-export function compileOrderBy(orderBy: string[] | undefined): CompiledOrderBy {
+export function compileOrderBy(orderBy: string[] | undefined, params: ParamBag = new ParamBag("o")): CompiledOrderBy {
   const entries = orderBy && orderBy.length > 0 ? orderBy : ["timestamp_ms DESC"];
   const keys: SortKey[] = [];
+  const seen = new Set<string>();
   for (const entry of entries) {
-    const m = /^\s*(?:(?:trace|attributes|attribute)\.)?([A-Za-z_]+)(?:\s+(ASC|DESC))?\s*$/i.exec(entry);
-    const field = m ? SORT_ALIASES[m[1]!.toLowerCase()] : undefined;
-    if (!m || !field) {
+    const m = /^\s*(?:`?(?:trace|attributes|attribute)`?\.)?(?:`?(tags?)`?\.(?:`([^`]+)`|([A-Za-z0-9_.\-]+))|`?([A-Za-z_]+)`?)(?:\s+(ASC|DESC))?\s*$/i.exec(entry);
+    const tagKey = m ? (m[2] ?? m[3]) : undefined;
+    const field = m && m[4] ? SORT_ALIASES[m[4].toLowerCase()] : undefined;
+    if (!m || (!field && tagKey === undefined)) {
       throw new InvalidOrderByError(
         `Invalid orderBy entry "${entry.slice(0, 100)}". Write "<field> [ASC|DESC]" with a field among ${SORTABLE}, ` +
           `e.g. ["timestamp_ms DESC"].`,
       );
     }
-    if (keys.some((k) => k.field === field)) {
-      throw new InvalidOrderByError(`orderBy names ${field} twice ("${entry}"). Give each field once.`);
+    const id = tagKey !== undefined ? `tag.${tagKey}` : field!;
+    if (seen.has(id)) throw new InvalidOrderByError(`orderBy names ${id} twice ("${entry}"). Give each field once.`);
+    seen.add(id);
+    const direction = (m[5]?.toUpperCase() ?? "ASC") as SortDirection;
+    if (tagKey !== undefined) {
+      const k = params.add("String", tagKey);
+      keys.push(missingLast("tag", `(NOT mapContains(t.Tags, ${k}))`, (r) => !(tagKey in r.tags), tagKey));
+      keys.push({ field: "tag", tagKey, direction, sql: `t.Tags[${k}]`, fromRow: (r) => r.tags[tagKey] ?? "", operand: param("String") });
+    } else if (field === "run_id") {
+      keys.push(missingLast("run_id", "(t.RunId = '')", (r) => r.runId === ""));
+      keys.push({ ...SORT_FIELDS.run_id, direction });
+    } else {
+      keys.push({ ...SORT_FIELDS[field!], direction });
     }
-    keys.push({ field, direction: (m[2]?.toUpperCase() ?? "ASC") as SortDirection, sql: SORT_FIELDS[field].sql });
   }
-  keys.push({ field: "trace_id", direction: keys[0]!.direction, sql: SORT_FIELDS.trace_id.sql });
+  if (!seen.has("timestamp_ms")) keys.push({ ...SORT_FIELDS.timestamp_ms, direction: "DESC" });
+  keys.push({ ...SORT_FIELDS.trace_id, direction: "ASC" });
   return { keys, sql: keys.map((k) => `${k.sql} ${k.direction}`).join(", ") };
 }
 
@@ -189,7 +221,7 @@ function decodeToken(token: string, hash: string, keyCount: number): string[] {
  */
 function keysetCondition(keys: SortKey[], values: string[], params: ParamBag): string {
   const operands = keys.map((k, i) => {
-    const o = SORT_FIELDS[k.field].operand(values[i]!, params);
+    const o = k.operand(values[i]!, params);
     if (o === undefined) throw new InvalidPageTokenError(`pageToken holds a malformed ${k.field} value. ${RESTART}`);
     return o;
   });
@@ -242,8 +274,8 @@ export interface TraceSearchQuery {
  */
 export function buildTraceSearchQuery(req: TraceSearchRequest): TraceSearchQuery {
   const limit = resolveMaxResults(req.maxResults);
-  const order = compileOrderBy(req.orderBy);
   const params = new ParamBag();
+  const order = compileOrderBy(req.orderBy, params);
   const where: string[] = [];
 
   const experiments = [...new Set(req.experimentIds ?? [])].sort();
@@ -308,5 +340,5 @@ export async function searchTraceSummaries(client: ClickHouseClient, req: TraceS
   if (rows.length <= limit) return { rows };
   rows.length = limit;
   const last = rows[limit - 1]!;
-  return { rows, nextPageToken: encodeToken({ v: 1, h: hash, k: order.keys.map((k) => SORT_FIELDS[k.field].fromRow(last)) }) };
+  return { rows, nextPageToken: encodeToken({ v: 1, h: hash, k: order.keys.map((k) => k.fromRow(last)) }) };
 }

@@ -13,6 +13,7 @@ import { runsRouter } from "../api/runs-routes.js";
 import { tracesRouter } from "../api/traces-routes.js";
 import { sqlRouter } from "../api/sql-routes.js";
 import { assessmentsRouter } from "../api/assessments-routes.js";
+import { sessionsRouter } from "../api/sessions-routes.js";
 import { scorersRouter } from "../api/scorers-routes.js";
 import { alignmentRouter } from "../api/alignment-routes.js";
 import { AlignmentJobs } from "../alignment/alignment-jobs.js";
@@ -74,6 +75,7 @@ export function createApp(store: Store, config: GavelConfig, worker?: WorkerRunt
   const assessments = new AssessmentStore(store);
   api.use(tracesRouter(store, assessments));
   api.use(assessmentsRouter(assessments));
+  api.use(sessionsRouter(store, assessments));
   api.use(scorersRouter(store));
   api.use(alignmentRouter(store, new AlignmentJobs(store)));
   api.use(sqlRouter(store, config));

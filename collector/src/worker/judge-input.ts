@@ -23,11 +23,17 @@ export async function loadJudgeInputs(client: ClickHouseClient, judge: Judge, ba
   ]);
   const out = new Map<string, JudgeInput>();
   for (const c of batch) {
+    if (vars.includes("conversation")) {
+      out.set(c.traceId, {
+        missing: `judge "${judge.name}" uses {{ conversation }}, which needs a whole session; online scoring judges one trace at a time. Call it with judge({ session }) on the session's traces.`,
+      });
+      continue;
+    }
     const args: JudgeCallArgs = { inputs: parsePayload(c.summary.inputs), outputs: parsePayload(c.summary.outputs) };
     if (expectations) {
       const e = expectations.get(c.traceId);
       if (!e) {
-        out.set(c.traceId, { missing: `the trace has no expectations, and judge "${judge.name}" uses {{ expectations }}. Log one with logExpectation().` });
+        out.set(c.traceId, { missing: `the trace has no expectations by a person (HUMAN source), and judge "${judge.name}" uses {{ expectations }}. Log one with logExpectation().` });
         continue;
       }
       args.expectations = e;
@@ -41,11 +47,11 @@ export async function loadJudgeInputs(client: ClickHouseClient, judge: Judge, ba
   return out;
 }
 
-/** Valid expectations per trace as `{ name: value }`; the newest wins when a name repeats. */
+/** Valid HUMAN expectations per trace as `{ name: value }` (as MLflow); the newest wins when a name repeats. */
 async function loadExpectations(client: ClickHouseClient, traceIds: string[]): Promise<Map<string, Record<string, unknown>>> {
   const rs = await client.query({
     query: `SELECT TraceId, Name, Value FROM gavel_assessments FINAL
-WHERE TraceId IN {ids:Array(String)} AND Kind = 'expectation' AND Valid AND NOT Deleted ORDER BY CreatedAt`,
+WHERE TraceId IN {ids:Array(String)} AND Kind = 'expectation' AND SourceType = 'HUMAN' AND Valid AND NOT Deleted ORDER BY CreatedAt`,
     query_params: { ids: traceIds },
     format: "JSONEachRow",
   });

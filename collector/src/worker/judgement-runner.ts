@@ -187,16 +187,16 @@ export class JudgementRunner {
   }
 
   /**
-   * The Feedback as an assessment event on an evaluation span under the trace's root — the
-   * one write path of every assessment (assessments/assessment-span.ts). The trace's root and
-   * experiment come with the candidate, which saves AssessmentStore.log's lookup query.
+   * The Feedback as an assessment event on an evaluation span of the trace — the one write
+   * path of every assessment (assessments/assessment-span.ts). The trace's experiment comes
+   * with the candidate, which saves AssessmentStore.log's lookup query.
    */
   private async write(task: ScoreTask, id: string, fb: Feedback): Promise<true | Error> {
     const { candidate: c, scorer } = task;
     const a: AssessmentJson = {
       assessmentId: id,
       traceId: c.traceId,
-      spanId: c.rootSpanId,
+      // A judgement of the whole trace: no span id, as MLflow's trace-level assessments.
       name: scorer.name,
       kind: "feedback",
       value: fb.value ?? null,
@@ -209,7 +209,7 @@ export class JudgementRunner {
     if (fb.rationale) a.rationale = fb.rationale;
     if (fb.error) a.error = { code: fb.error.code, message: fb.error.message };
     return this.writer.write(
-      assessmentSpan(c.traceId, c.rootSpanId, [{ attrs: assessmentEventAttributes(a), timeNs: monotonicNowNs() }], c.experimentId),
+      assessmentSpan(c.traceId, "", [{ attrs: assessmentEventAttributes(a), timeNs: monotonicNowNs() }], c.experimentId),
     );
   }
 }

@@ -51,7 +51,7 @@ export function App() {
   );
 }
 
-const TABS: ExperimentTab[] = ["traces", "review", "judges", "evaluations"];
+const TABS: ExperimentTab[] = ["traces", "sessions", "review", "judges", "evaluations"];
 
 function Route({ path }: { path: string }) {
   if (path === "/" || path === "") return <ExperimentsPage />;

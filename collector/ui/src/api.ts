@@ -111,6 +111,14 @@ export async function request<T>(method: string, path: string, body?: unknown, i
 
 const enc = encodeURIComponent;
 
+/** A session: traces sharing a session id (`mlflow.trace.session`, `session.id`, `gen_ai.conversation.id`). */
+export interface SessionSummary {
+  sessionId: string;
+  traceCount: number;
+  firstMs: number;
+  lastMs: number;
+}
+
 export const api = {
   experiments: () => request<{ experiments: Experiment[] }>("GET", "/api/v1/experiments").then((r) => r.experiments),
   experiment: (id: string) => request<Experiment>("GET", `/api/v1/experiments/${enc(id)}`),
@@ -130,6 +138,10 @@ export const api = {
     request<Assessment>("POST", `/api/v1/traces/${enc(traceId)}/assessments/${enc(assessmentId)}/override`, body),
   deleteAssessment: (traceId: string, assessmentId: string) =>
     request<{ deleted: boolean }>("DELETE", `/api/v1/traces/${enc(traceId)}/assessments/${enc(assessmentId)}`),
+  sessions: (experimentId: string) =>
+    request<{ sessions: SessionSummary[] }>("GET", `/api/v1/experiments/${enc(experimentId)}/sessions`).then((r) => r.sessions),
+  session: (experimentId: string, sessionId: string) =>
+    request<{ sessionId: string; traces: Trace[] }>("GET", `/api/v1/experiments/${enc(experimentId)}/sessions/${enc(sessionId)}`).then((r) => r.traces),
   sql: (query: string, signal?: AbortSignal) => request<SqlResult>("POST", "/api/v1/sql", { query }, { signal }),
   /** Registered judges; `null` when the server has no registry (404 on the route). */
   scorers: async (experimentId: string): Promise<Scorer[] | null> => {

@@ -94,6 +94,8 @@ export interface Assessment {
   runId?: string;
   judgeVersion?: number;
   createTimeMs: number;
+  /** When this version was written (an update changes it, the creation time stays). */
+  lastUpdateTimeMs?: number;
 }
 
 export interface TraceJson {

@@ -6,6 +6,8 @@
 export const AssessmentSourceType = {
   HUMAN: "HUMAN",
   LLM_JUDGE: "LLM_JUDGE",
+  /** MLflow's older name of LLM_JUDGE; stored as LLM_JUDGE. */
+  AI_JUDGE: "LLM_JUDGE",
   CODE: "CODE",
 } as const;
 export type AssessmentSourceType = (typeof AssessmentSourceType)[keyof typeof AssessmentSourceType];
@@ -16,8 +18,8 @@ export interface AssessmentSource {
   sourceId: string;
 }
 
-/** A value a judge or a person can give. */
-export type FeedbackValue = string | number | boolean | null;
+/** A value a judge or a person can give: a scalar, or (MLflow's list and dict value types) a list or an object of them. */
+export type FeedbackValue = string | number | boolean | null | FeedbackValue[] | { [key: string]: FeedbackValue };
 
 export interface Feedback {
   name: string;
@@ -36,11 +38,12 @@ export interface Expectation {
   metadata?: Record<string, unknown>;
 }
 
-/** Normalise a source type given in any case ("human", "Llm_Judge"). */
+/** Normalise a source type given in any case ("human", "Llm_Judge"); MLflow's AI_JUDGE is LLM_JUDGE. */
 export function parseSourceType(raw: string): AssessmentSourceType {
   const up = raw.trim().toUpperCase();
   if (up === "HUMAN" || up === "LLM_JUDGE" || up === "CODE") return up;
+  if (up === "AI_JUDGE") return "LLM_JUDGE";
   throw new Error(
-    `Unknown assessment source type "${raw}". Use one of HUMAN, LLM_JUDGE, CODE (any case).`,
+    `Unknown assessment source type "${raw}". Use one of HUMAN, LLM_JUDGE (or AI_JUDGE), CODE (any case).`,
   );
 }

@@ -4,7 +4,11 @@ export type { LLMErrorCode, LLMErrorDetails } from "./errors.js";
 export { parseModelUri } from "./model-uri.js";
 export { checkJudgeEnv } from "./env.js";
 export type { ModelUri } from "./model-uri.js";
-export { Judge, makeJudge, judgeFromJSON, isJudge } from "./judge.js";
+export { Judge, makeJudge, judgeFromJSON, isJudge, DEFAULT_JUDGE_MODEL, resolveJudgeModel } from "./judge.js";
+export { humanExpectations } from "./trace-expectations.js";
+export { sessionIdOf, conversationOf, validateSession, MLFLOW_SESSION_KEY, SESSION_ATTRIBUTES } from "./session.js";
+export type { ConversationMessage } from "./session.js";
+export type { TraceWithAssessments, TraceAssessmentLike } from "./trace-expectations.js";
 export type {
   JudgeConfig,
   JudgeOptions,
@@ -21,8 +25,10 @@ export {
   validateValue,
   answerSchema,
   describeValueType,
+  isList,
+  isDict,
 } from "./value-type.js";
-export type { FeedbackValueType, ValidationResult } from "./value-type.js";
+export type { FeedbackValueType, ValidationResult, PrimitiveValueType, ListValueType, DictValueType } from "./value-type.js";
 export { renderTraceForJudge, traceInputsOutputs } from "./trace-format.js";
 export type { JudgeTrace, JudgeSpan, JudgeSpanEvent, JudgeTraceInfo, TraceRenderOptions } from "./trace-format.js";
 export { complete, embed } from "./complete.js";

@@ -66,6 +66,8 @@ function traceContent(t: unknown): unknown {
   if (spans.length > 0) return spans;
   return isEmptyContent(j.info?.inputs) && isEmptyContent(j.info?.outputs) ? undefined : j.info;
 }
+import { humanExpectations, looksLikeJudgeTrace, type TraceWithAssessments } from "./trace-expectations.js";
+import { conversationOf, sessionExpectations, validateSession } from "./session.js";
 import {
   answerSchema,
   describeValueType,
@@ -79,8 +81,11 @@ export interface JudgeConfig {
   name: string;
   /** Must use at least one of {{ inputs }}, {{ outputs }}, {{ expectations }}, {{ trace }}. */
   instructions: string;
-  /** `provider:/model`, e.g. "openai:/gpt-4o-mini", "anthropic:/claude-sonnet-4-5". */
-  model: string;
+  /**
+   * `provider:/model`, e.g. "openai:/gpt-4o-mini", "anthropic:/claude-sonnet-4-5". Default:
+   * GAVEL_JUDGE_MODEL, else DEFAULT_JUDGE_MODEL (MLflow's default judge model).
+   */
+  model?: string;
   /** Categories, "boolean", "number" or "string". Default: categories from "Rate as one of: …", else "string". */
   feedbackValueType?: FeedbackValueType;
   description?: string;
@@ -99,9 +104,19 @@ export interface JudgeOptions extends Pick<CallOptions, "providers" | "retry" | 
 export interface JudgeCallArgs {
   inputs?: unknown;
   outputs?: unknown;
+  /** Ground truth by name, e.g. `{ expected_response: "…" }`; anything but an object is refused, as in MLflow. */
   expectations?: unknown;
-  /** The trace to judge. Also supplies `inputs`/`outputs` (its root span's) when they are not passed. */
-  trace?: JudgeTrace;
+  /**
+   * The trace to judge. Also supplies `inputs`/`outputs` (its root span's) and `expectations`
+   * (its valid HUMAN expectation assessments) when they are not passed.
+   */
+  trace?: JudgeTrace | TraceWithAssessments | null;
+  /**
+   * The traces of one session, for a `{{ conversation }}` judge: their inputs and outputs become
+   * the conversation, oldest first; `{{ expectations }}` defaults to the session's HUMAN
+   * expectations (those whose metadata names the session).
+   */
+  session?: readonly (JudgeTrace | TraceWithAssessments)[];
 }
 
 export interface JudgeCallOptions {
@@ -117,9 +132,18 @@ export interface SerializedJudge {
   name: string;
   instructions: string;
   model: string;
-  feedbackValueType: "string" | "boolean" | "number" | string[];
+  feedbackValueType: "string" | "boolean" | "number" | string[] | { type: "list"; items: string } | { type: "dict"; values: string };
   description?: string;
   inferenceParams?: Record<string, unknown>;
+}
+
+/** The judge model when neither `model` nor GAVEL_JUDGE_MODEL is given (MLflow's default). */
+export const DEFAULT_JUDGE_MODEL = "openai:/gpt-4.1-mini";
+
+/** `model`, else GAVEL_JUDGE_MODEL, else DEFAULT_JUDGE_MODEL. */
+export function resolveJudgeModel(model: string | undefined): string {
+  if (model !== undefined && !(typeof model === "string" && model.trim() === "")) return model;
+  return process.env.GAVEL_JUDGE_MODEL?.trim() || DEFAULT_JUDGE_MODEL;
 }
 
 export type JudgeConstructor<J extends Judge = Judge> = new (config: JudgeConfig, options?: JudgeOptions) => J;
@@ -146,6 +170,11 @@ export class Judge {
   declare readonly feedbackValueType: FeedbackValueType;
   declare readonly description: string | undefined;
   declare readonly inferenceParams: Readonly<Record<string, unknown>> | undefined;
+  /** True for a `{{ conversation }}` judge, called with judge({ session }) (MLflow's is_session_level_scorer). */
+  get isSessionLevel(): boolean {
+    return this.templateVariables.includes("conversation");
+  }
+
   /** The variables the instructions use, in order of first use. */
   declare readonly templateVariables: readonly TemplateVariable[];
   /** Runtime options (non-enumerable: may hold clients and keys). */
@@ -161,11 +190,11 @@ export class Judge {
       throw new GavelConfigError(`Judge "${name}": "instructions" is required (a non-empty string).`);
     }
     const templateVariables = Object.freeze(parseTemplateVariables(config.instructions, name));
-    const uri = parseModelUri(config.model);
+    const uri = parseModelUri(resolveJudgeModel(config.model));
     if (!isKnownProvider(uri.provider)) {
       throw new GavelConfigError(
         `Judge "${name}": unknown model provider "${uri.provider}" in "${config.model}". ` +
-          `Use ${knownProviders().map((p) => `"${p}:/<model>"`).join(" or ")}.`,
+          `Use ${knownProviders().map((p) => `"${p}:/<model>"`).join(" or ")}${config.model === undefined ? " (the model came from GAVEL_JUDGE_MODEL)" : ""}.`,
       );
     }
     if (config.description !== undefined && typeof config.description !== "string") {
@@ -349,6 +378,7 @@ export class Judge {
       .map((v) => {
         if (v === "trace") return "{{ trace }}: the trace has no spans";
         if (v === "expectations") return "{{ expectations }}: the trace's expectation assessments";
+        if (v === "conversation") return "{{ conversation }}: the inputs and outputs of the session's traces";
         if (!fromTrace) return `{{ ${v} }}: the call's \`${v}\` argument`;
         const field = v === "inputs" ? "inputs" : "outputs";
         return `{{ ${v} }}: the trace's ${field}, then its root span's, then every span's (outermost first) in ${sourcesOf(field).map(describeSource).join(", ")}`;
@@ -368,16 +398,38 @@ export class Judge {
 
   /** The call's values for each template variable, taking inputs/outputs from the trace when absent. */
   protected argumentValues(args: JudgeCallArgs): Partial<Record<TemplateVariable, unknown>> {
+    // MLflow's checks (test_judge_rejects_scalar_expectations, test_judge_rejects_invalid_trace).
+    const exp: unknown = args.expectations;
+    if (exp !== undefined && exp !== null && (typeof exp !== "object" || Array.isArray(exp))) {
+      throw new GavelConfigError(
+        `Judge "${this.name}": 'expectations' must be an object of ground truth by name, e.g. { expected_response: "…" }; ` +
+          `got ${Array.isArray(exp) ? "an array" : typeof exp}.`,
+      );
+    }
+    const t: unknown = args.trace;
+    if (t !== undefined && t !== null && !looksLikeJudgeTrace(t)) {
+      throw new GavelConfigError(
+        `Judge "${this.name}": 'trace' must be a trace (from getTrace() or searchTraces(), or { info, data: { spans } }); ` +
+          `got ${typeof t === "object" ? `an object with ${Object.keys(t as object).slice(0, 5).join(", ") || "no"} fields` : typeof t}.`,
+      );
+    }
+    const trace = (t ?? undefined) as TraceWithAssessments | undefined;
     const v: Partial<Record<TemplateVariable, unknown>> = {
       inputs: args.inputs,
       outputs: args.outputs,
-      expectations: args.expectations,
-      trace: args.trace,
+      expectations: exp ?? undefined,
+      trace,
     };
-    if (args.trace && (v.inputs === undefined || v.outputs === undefined)) {
-      const io = traceInputsOutputs(args.trace);
+    if (trace && (v.inputs === undefined || v.outputs === undefined)) {
+      const io = traceInputsOutputs(trace);
       if (v.inputs === undefined) v.inputs = io.inputs;
       if (v.outputs === undefined) v.outputs = io.outputs;
+    }
+    if (trace && v.expectations === undefined && this.templateVariables.includes("expectations")) v.expectations = humanExpectations(trace);
+    if (this.templateVariables.includes("conversation")) {
+      const { traces, sessionId } = validateSession(args.session, this.name);
+      v.conversation = conversationOf(traces);
+      if (v.expectations === undefined && this.templateVariables.includes("expectations")) v.expectations = sessionExpectations(traces, sessionId);
     }
     return v;
   }
@@ -433,7 +485,7 @@ export class Judge {
   }
 
   /** This judge's configuration (with the resolved feedbackValueType). */
-  config(): JudgeConfig {
+  config(): JudgeConfig & { model: string } {
     return {
       name: this.name,
       instructions: this.instructions,
@@ -461,7 +513,7 @@ export class Judge {
       name: this.name,
       instructions: this.instructions,
       model: this.model,
-      feedbackValueType: isCategories(t) ? [...t] : t,
+      feedbackValueType: isCategories(t) ? [...t] : typeof t === "object" ? { ...t } : t,
       ...(this.description !== undefined ? { description: this.description } : {}),
       ...(this.inferenceParams !== undefined ? { inferenceParams: { ...this.inferenceParams } } : {}),
     };
@@ -479,7 +531,7 @@ export class Judge {
     if (o["type"] !== undefined && o["type"] !== "gavel.judge") {
       throw new GavelConfigError(`Judge.fromJSON: type is "${String(o["type"])}", expected "gavel.judge".`);
     }
-    for (const k of ["name", "instructions", "model"]) {
+    for (const k of ["name", "instructions", "model"] as const) {
       if (typeof o[k] !== "string") throw new GavelConfigError(`Judge.fromJSON: "${k}" is missing or not a string.`);
     }
     const config: JudgeConfig = {

@@ -1,6 +1,7 @@
 import { GavelConfigError } from "./errors.js";
 
-export const TEMPLATE_VARIABLES = ["inputs", "outputs", "expectations", "trace"] as const;
+/** `conversation` is a session's turns (judge({ session })); it combines with `expectations` only, as in MLflow. */
+export const TEMPLATE_VARIABLES = ["inputs", "outputs", "expectations", "trace", "conversation"] as const;
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
@@ -27,6 +28,14 @@ export function parseTemplateVariables(instructions: string, judgeName = "judge"
       );
     }
     if (!found.includes(name)) found.push(name);
+  }
+  if (found.includes("conversation") && found.some((v) => v !== "conversation" && v !== "expectations")) {
+    throw new GavelConfigError(
+      `Judge "${judgeName}": a {{ conversation }} judge may only also use {{ expectations }} (found ${found
+        .filter((v) => v !== "conversation" && v !== "expectations")
+        .map((v) => `{{ ${v} }}`)
+        .join(", ")}): it judges a whole session, whose turns are in the conversation.`,
+    );
   }
   if (found.length === 0) {
     throw new GavelConfigError(

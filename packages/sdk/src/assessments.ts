@@ -51,8 +51,18 @@ export interface LogFeedbackOptions {
   assessmentId?: string;
 }
 
-/** A judge's or a person's feedback on a trace (or one of its spans). */
+/** Checks before any request, as MLflow's Feedback and Expectation constructors do. */
+function checkValue(kind: AssessmentKind, name: string, value: unknown, error: unknown): void {
+  const missing = value === undefined || value === null;
+  if (kind === "feedback" && missing && !error) {
+    throw new Error(`Feedback "${name}" needs a value or an error: pass \`value\` (e.g. "good", 4, true) or \`error\` { code, message }.`);
+  }
+  if (kind === "expectation" && missing) throw new Error(`Expectation "${name}" needs a value: pass \`value\` (it cannot be null).`);
+}
+
+/** A judge's or a person's feedback on a trace (or one of its spans); without spanId it is on the whole trace. */
 export function logFeedback(o: LogFeedbackOptions): Promise<StoredAssessment> {
+  checkValue("feedback", o.name, o.value, o.error);
   const body: WriteBody = { name: o.name, kind: "feedback", value: o.value ?? null, source: normaliseSource(o.source) };
   if (o.rationale) body.rationale = o.rationale;
   if (o.spanId) body.spanId = o.spanId;
@@ -73,6 +83,7 @@ export interface LogExpectationOptions {
 
 /** Ground truth for a trace (e.g. the expected answer), read by judges as {{ expectations }}. */
 export function logExpectation(o: LogExpectationOptions): Promise<StoredAssessment> {
+  checkValue("expectation", o.name, o.value, undefined);
   const body: WriteBody = {
     name: o.name,
     kind: "expectation",
@@ -100,11 +111,14 @@ export function logAssessment(o: {
     throw new Error("logAssessment needs { traceId, assessment } where assessment is a Feedback (from a judge) or an Expectation with a name.");
   }
   const fb = a as Feedback;
+  checkValue(a.kind === "expectation" ? "expectation" : "feedback", a.name, a.value, fb.error);
+  const kind: AssessmentKind = a.kind === "expectation" ? "expectation" : "feedback";
   const body: WriteBody = {
     name: a.name,
-    kind: a.kind === "expectation" ? "expectation" : "feedback",
+    kind,
     value: a.value ?? null,
-    source: normaliseSource(a.source),
+    // MLflow's defaults: CODE for a feedback, HUMAN for an expectation.
+    source: normaliseSource(a.source, kind === "expectation" ? { sourceType: "HUMAN", sourceId: "default" } : DEFAULT_SOURCE),
   };
   if (fb.rationale) body.rationale = fb.rationale;
   if (fb.error) body.error = fb.error;
@@ -144,6 +158,41 @@ export function getAssessment(o: { traceId: string; assessmentId: string }): Pro
   return request<StoredAssessment>("GET", path(o.traceId, `/${seg(o.assessmentId)}`));
 }
 
+/**
+ * Delete an assessment. Idempotent, as MLflow's: an unknown or already deleted id is not an
+ * error. Deleting an override makes the assessment it replaced valid again.
+ */
 export async function deleteAssessment(o: { traceId: string; assessmentId: string }): Promise<void> {
   await request("DELETE", path(o.traceId, `/${seg(o.assessmentId)}`));
+}
+
+/**
+ * Change an assessment in place, as MLflow's update_assessment: the id and creation time stay,
+ * `lastUpdateTimeMs` moves. Give a Feedback or Expectation (its name, value, rationale and
+ * metadata replace the old ones; metadata merges key by key), or the fields alone. Updating
+ * an expectation's value with a Feedback (or the reverse) is refused.
+ */
+export function updateAssessment(o: {
+  traceId: string;
+  assessmentId: string;
+  assessment?: (Partial<Feedback> | Partial<Expectation>) & { kind?: AssessmentKind };
+  name?: string;
+  value?: unknown;
+  rationale?: string;
+  metadata?: Record<string, unknown>;
+}): Promise<StoredAssessment> {
+  const a = (o.assessment ?? {}) as Partial<Feedback> & { kind?: AssessmentKind };
+  const body: Record<string, unknown> = {};
+  const name = o.name ?? a.name;
+  const value = o.value !== undefined ? o.value : a.value;
+  const rationale = o.rationale ?? a.rationale;
+  const metadata = o.metadata ?? (a.metadata && Object.keys(a.metadata).length > 0 ? a.metadata : undefined);
+  if (name !== undefined) body.name = name;
+  if (value !== undefined) body.value = value;
+  if (rationale !== undefined) body.rationale = rationale;
+  if (metadata !== undefined) body.metadata = metadata;
+  if (a.error) body.error = a.error;
+  // With `kind`, the collector refuses to change an assessment of the other kind.
+  if (a.kind) body.kind = a.kind;
+  return request<StoredAssessment>("POST", path(o.traceId, `/${seg(o.assessmentId)}/update`), body);
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { context, trace as otelTrace, type Context, type Span } from "@opentelemetry/api";
-import { AssessmentSourceType, isJudge, type Feedback, type Judge } from "@gavel/judges";
+import { AssessmentSourceType, humanExpectations, isJudge, type Feedback, type Judge } from "@gavel/judges";
 import { logAssessment } from "./assessments.js";
 import { ATTR_EVALUATION, ATTR_INPUTS, ATTR_SPAN_TYPE, ATTR_TRUNCATED } from "./attributes.js";
 import { GavelApiError, GavelConnectionError, request } from "./client.js";
@@ -152,13 +152,9 @@ function prepareScorers(scorers: readonly EvalScorer[] | undefined): PreparedSco
   return out;
 }
 
-/** Expectation assessments of a trace, by name (the newest valid one of each name). */
+/** Valid HUMAN expectation assessments of a trace, by name (MLflow passes no others to scorers). */
 function traceExpectations(t: Trace): Record<string, unknown> | undefined {
-  const list = t.searchAssessments({ type: "expectation" });
-  if (list.length === 0) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const a of list) out[a.name] = a.value;
-  return out;
+  return humanExpectations(t);
 }
 
 function prepareRows(data: EvaluateOptions["data"] | undefined, hasPredictFn: boolean): PreparedRow[] {
@@ -482,6 +478,9 @@ async function evaluateRow(
 
   await Promise.all(
     feedbacks.map((fb, i) => {
+      // A scorer that returned nothing (null) has no opinion on this row: an assessment needs a
+      // value or an error (MLflow's rule), so nothing is stored; the results table shows null.
+      if ((fb.value === null || fb.value === undefined) && !fb.error) return Promise.resolve(undefined);
       const judgeVersion = scorers[i]!.judge?.registeredVersion;
       return withRetries(() =>
         logAssessment({

@@ -22,6 +22,7 @@ export {
   type StartRunOptions,
 } from "./experiments.js";
 export { searchTraces, getTrace, type SearchTracesOptions, type TraceList } from "./search.js";
+export { searchSessions, getSession, type SessionSummary } from "./sessions.js";
 export {
   Trace,
   type TraceInfo,
@@ -42,6 +43,7 @@ export {
   overrideFeedback,
   getAssessment,
   deleteAssessment,
+  updateAssessment,
   type LogFeedbackOptions,
   type LogExpectationOptions,
 } from "./assessments.js";

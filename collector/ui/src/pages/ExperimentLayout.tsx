@@ -10,10 +10,11 @@ import { ReviewQueuePage } from "./ReviewQueue";
 
 const JudgesPage = lazy(() => import("./Judges").then((m) => ({ default: m.JudgesPage })));
 const EvaluationsPage = lazy(() => import("./Evaluations").then((m) => ({ default: m.EvaluationsPage })));
+const SessionsPage = lazy(() => import("./Sessions").then((m) => ({ default: m.SessionsPage })));
 
-export type ExperimentTab = "traces" | "review" | "judges" | "evaluations";
+export type ExperimentTab = "traces" | "sessions" | "review" | "judges" | "evaluations";
 
-const TAB_LABEL: Record<ExperimentTab, string> = { traces: "Traces", review: "Review queue", judges: "Judges", evaluations: "Evaluations" };
+const TAB_LABEL: Record<ExperimentTab, string> = { traces: "Traces", sessions: "Sessions", review: "Review queue", judges: "Judges", evaluations: "Evaluations" };
 
 export function ExperimentLayout({ experimentId, tab, traceId }: { experimentId: string; tab: ExperimentTab; traceId?: string }) {
   const exp = useAsync(() => api.experiment(experimentId), [experimentId]);
@@ -52,6 +53,8 @@ export function ExperimentLayout({ experimentId, tab, traceId }: { experimentId:
           <TraceDetail traceId={traceId} experimentId={experimentId} scorers={scorers.data ?? null} />
         ) : tab === "traces" ? (
           <TracesPage experimentId={experimentId} experiment={exp.data} scorers={scorers.data ?? null} />
+        ) : tab === "sessions" ? (
+          <SessionsPage experimentId={experimentId} />
         ) : tab === "review" ? (
           <ReviewQueuePage experimentId={experimentId} scorers={scorers.data ?? null} />
         ) : tab === "judges" ? (
