@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { promptParts } from "../../../../test/simulator/src/index.js";
 import { GavelConfigError } from "../errors.js";
 import { Judge, judgeFromJSON, makeJudge } from "../judge.js";
-import { isJudgeCall, JUDGE_NAME, labelled, schemaName, SUPPORT, supportDataset } from "../testing/alignment.js";
+import { caseId, isJudgeCall, JUDGE_NAME, labelled, schemaName, SUPPORT, supportDataset, systemText } from "../testing/alignment.js";
 import { recordingRetry, useSimEnv } from "../testing/sim.js";
 import "./align.js";
 import { alignmentReportOf } from "./align.js";
@@ -105,7 +105,7 @@ describe("MemAlignOptimizer", () => {
     expect(meta.retrieval).toBe("embedding");
     // t0 and t6 are the two "billing error" cases.
     expect(new Set(meta.retrievedTraceIds)).toEqual(new Set(["t0", "t6"]));
-    expect(fb.metadata["embeddingCalls"]).toBe(1);
+    expect(fb.usage?.embeddingCalls).toBe(1);
     expect(embeddings()).toHaveLength(1);
     expect(embeddings()[0]!.body.dimensions).toBe(512);
     expect(embeddings()[0]!.model).toBe("text-embedding-3-small");
@@ -144,31 +144,106 @@ describe("MemAlignOptimizer", () => {
     await expect(opt.unalign(["t1"], judge())).rejects.toThrow(GavelConfigError);
   });
 
-  test("falls back to lexical retrieval when the embedding endpoint answers 404, and says so", async () => {
+  test("an embedding model that fails while aligning is kept: the first judge call builds the index, and the report says how retrieval went", async () => {
     scriptDistillation();
     simEnv().sim.script([{ status: 404, errorMessage: "The model `text-embedding-3-small` does not exist" }], { api: "openai.embeddings" });
     const aligned = (await judge().align(supportDataset(12), new MemAlignOptimizer({ retrievalK: 2 }), { heldOutFraction: 0 })) as MemAlignJudge;
     const report = alignmentReportOf(aligned)!;
-    expect(report.note).toMatch(/embedding model openai:\/text-embedding-3-small is unavailable \(BAD_REQUEST: openai 404.*\); falling back to lexical \(BM25\) retrieval/);
-    expect(report.details).toMatchObject({ retrieval: "lexical", embeddingModel: null });
-    expect(aligned.memory.embeddingModel).toBeNull();
-    expect(embeddings()).toHaveLength(1); // no retries per call after that
+    expect(report.note).toMatch(/embedding model openai:\/text-embedding-3-small is unavailable \(BAD_REQUEST: openai 404.*\) while aligning; the judge keeps openai:\/text-embedding-3-small/);
+    expect(report.details).toMatchObject({ retrieval: "embedding", embeddingModel: "openai:/text-embedding-3-small", embeddingIndexBuilt: false });
+    // Not lexical-only for good: the model is in the judge, and its own calls built the index.
+    expect(aligned.memory.embeddingModel).toBe("openai:/text-embedding-3-small");
+    expect(aligned.toJSON().memalign.embeddingModel).toBe("openai:/text-embedding-3-small");
+    expect(report.retrieval).toEqual({ before: {}, after: { embedding: 12 } });
     const fb = await aligned({ inputs: { issue: "billing error" }, outputs: { response: "x" } });
-    expect(fb.metadata["memalign"]).toMatchObject({ retrieval: "lexical", retrievedTraceIds: ["t0", "t6"] });
-    expect(embeddings()).toHaveLength(1);
+    expect(fb.usage).toMatchObject({ retrieval: "embedding", embeddingCalls: 1 });
+    expect(fb.metadata["memalign"]).toMatchObject({ retrieval: "embedding", retrievedTraceIds: ["t0", "t6"] });
   });
 
-  test("falls back to lexical retrieval when the embedding endpoint refuses connections", async () => {
+  test("an embedding endpoint that stays down: calls retrieve lexically, say so, and the model is tried again after a backoff", async () => {
     scriptDistillation();
-    const j = makeJudge({ name: JUDGE_NAME, instructions: SUPPORT, model: "openai:/gpt-4o-mini" }, { retry: recordingRetry() });
-    const opt = new MemAlignOptimizer({ embeddingProviders: { openai: { baseURL: "http://127.0.0.1:9/v1", apiKey: "k" } } });
-    const aligned = await j.align(supportDataset(6), opt);
-    const report = alignmentReportOf(aligned)!;
-    expect(report.note).toMatch(/is unavailable \(PROVIDER_ERROR: could not reach openai.*lexical \(BM25\) retrieval/);
-    expect(report.details).toMatchObject({ retrieval: "lexical" });
-    // Too few examples to split: said in the report.
-    expect(report.split).toMatchObject({ stratified: false, train: 6, heldOut: 6 });
-    expect(report.note).toMatch(/Too few examples to split/);
+    let down = true;
+    simEnv().sim.script(() => (down ? { status: 404, errorMessage: "The model `text-embedding-3-small` does not exist" } : undefined), { api: "openai.embeddings" });
+    // random 0: no wait between attempts, so every call tries the model again.
+    const j = makeJudge({ name: JUDGE_NAME, instructions: SUPPORT, model: "openai:/gpt-4o-mini" }, { retry: recordingRetry({ random: () => 0 }) });
+    const aligned = (await j.align(supportDataset(12), new MemAlignOptimizer({ retrievalK: 2 }), { heldOutFraction: 0 })) as MemAlignJudge;
+    expect(alignmentReportOf(aligned)!.retrieval).toEqual({ before: {}, after: { lexical: 12 } });
+    const lexical = await aligned({ inputs: { issue: "billing error" }, outputs: { response: "x" } });
+    expect(lexical.usage?.retrieval).toBe("lexical");
+    expect(lexical.metadata["memalign"]).toMatchObject({ retrieval: "lexical", retrievedTraceIds: ["t0", "t6"] });
+    expect((lexical.metadata["memalign"] as { note: string }).note).toMatch(/unavailable \(BAD_REQUEST: openai 404.*lexical retrieval for this call \(\d+ failures in a row/);
+    expect(aligned.embeddingOutage?.failures).toBeGreaterThan(1);
+    down = false;
+    const back = await aligned({ inputs: { issue: "billing error" }, outputs: { response: "x" } });
+    expect(back.usage).toMatchObject({ retrieval: "embedding", embeddingCalls: 2 }); // the index, then the query
+    expect(aligned.embeddingOutage).toBeUndefined();
+  });
+
+  test("one failed embedding call at judging time does not switch the judge to lexical search", async () => {
+    scriptDistillation();
+    const mk = (random: number) => makeJudge({ name: JUDGE_NAME, instructions: SUPPORT, model: "openai:/gpt-4o-mini" }, { retry: recordingRetry({ random: () => random, baseDelayMs: 100_000 }) });
+    const aligned = (await mk(0).align(supportDataset(12), new MemAlignOptimizer({ retrievalK: 2 }), { heldOutFraction: 0 })) as MemAlignJudge;
+    const call = () => aligned({ inputs: { issue: "billing error" }, outputs: { response: "x" } });
+    // One 500 is retried with backoff by the client and never shows.
+    simEnv().sim.script([{ status: 500, errorMessage: "overloaded" }], { api: "openai.embeddings" });
+    expect((await call()).usage?.retrieval).toBe("embedding");
+    // Five in a row (the first attempt and 4 retries) fail the call's embedding: lexical for that call only.
+    simEnv().sim.script(Array.from({ length: 5 }, () => ({ status: 500, errorMessage: "overloaded" })), { api: "openai.embeddings" });
+    const failed = await call();
+    expect(failed.usage?.retrieval).toBe("lexical");
+    expect(failed.metadata["memalign"]).toMatchObject({ retrieval: "lexical", retrievedTraceIds: ["t0", "t6"] });
+    // The next call embeds again (random 0: no backoff wait).
+    const next = await call();
+    expect(next.usage).toMatchObject({ retrieval: "embedding", embeddingCalls: 1 });
+    expect(aligned.retrievalMode).toBe("embedding");
+
+    // With a backoff to wait out, calls in between retrieve lexically without asking the endpoint.
+    const slow = (await mk(0.5).align(supportDataset(12), new MemAlignOptimizer({ retrievalK: 2 }), { heldOutFraction: 0 })) as MemAlignJudge;
+    simEnv().sim.script([{ status: 404, errorMessage: "nope" }], { api: "openai.embeddings" });
+    await slow({ inputs: { issue: "billing error" }, outputs: { response: "x" } });
+    const outage = slow.embeddingOutage!;
+    expect(outage.failures).toBe(1);
+    expect(outage.retryAt).toBeGreaterThan(Date.now() + 20_000); // half of the 60 s cap (full jitter, random 0.5)
+    const before = embeddings().length;
+    const waiting = await slow({ inputs: { issue: "refund" }, outputs: { response: "x" } });
+    expect(waiting.usage?.retrieval).toBe("lexical");
+    expect(embeddings()).toHaveLength(before);
+  });
+
+  test("without a held-out split, no example retrieves itself while it is measured", async () => {
+    scriptDistillation();
+    const traces = [labelled("t0", "poor", "billing error"), labelled("t1", "good", "billing question"), labelled("t2", "good", "password")];
+    const marks: Record<string, number> = {};
+    const aligned = await judge().align(traces, new MemAlignOptimizer({ retrievalK: 5 }), { onProgress: (p) => (marks[p.phase] ??= simEnv().sim.requests.length) });
+    expect(alignmentReportOf(aligned)!.split).toMatchObject({ stratified: false });
+    const afterCalls = simEnv().sim.requests.slice(marks["evaluate"]).filter(isJudgeCall);
+    expect(afterCalls).toHaveLength(3);
+    for (const req of afterCalls) {
+      const id = caseId(req)!;
+      const examples = /<examples>[\s\S]*<\/examples>/.exec(systemText(req))![0];
+      expect(examples).not.toContain(`case ${id}:`);
+      // The other two are there.
+      expect([...examples.matchAll(/case (t\d):/g)].map((m) => m[1]).sort()).toEqual(["t0", "t1", "t2"].filter((t) => t !== id));
+    }
+    // Outside an alignment the judge retrieves from all of its memory.
+    const fb = await aligned({ inputs: { issue: "case t0: billing error" }, outputs: { response: "We looked into case t0." } });
+    expect(fb.metadata["memalign"]).toMatchObject({ retrievedTraceIds: expect.arrayContaining(["t0"]) });
+  });
+
+  test("re-aligning a MemAlign judge holds out only traces outside its memory", async () => {
+    scriptDistillation();
+    const first = (await judge().align(supportDataset(12), new MemAlignOptimizer(), { heldOutFraction: 0 })) as MemAlignJudge;
+    // A stored judge from before lineage was recorded: its memory alone says what it has seen.
+    const { alignedOn: _ids, ...json } = first.toJSON();
+    const old = Judge.fromJSON(json) as MemAlignJudge;
+    expect(old.alignedOn).toBeUndefined();
+    expect(old.seenTraceIds()).toEqual(new Set(supportDataset(12).map((t) => t.traceId)));
+    const marks: Record<string, number> = {};
+    const more = [...supportDataset(12), ...supportDataset(28, "n")];
+    await old.align(more, new MemAlignOptimizer(), { onProgress: (p) => (marks[p.phase] ??= simEnv().sim.requests.length) });
+    const heldOut = simEnv().sim.requests.slice(marks["baseline"], marks["optimize"]).filter(isJudgeCall).map(caseId);
+    expect(heldOut).toHaveLength(8);
+    for (const id of heldOut) expect(id).toMatch(/^n\d+$/);
   });
 
   test("no embedding model configured: lexical retrieval, said in the report", async () => {
@@ -207,10 +282,10 @@ describe("MemAlignOptimizer", () => {
       ]);
       const index = embeddings().filter((r) => r.body.input.length === 12);
       expect(index).toHaveLength(1);
-      expect((a.metadata["embeddingCalls"] as number) + (b.metadata["embeddingCalls"] as number)).toBe(3);
+      expect(a.usage!.embeddingCalls! + b.usage!.embeddingCalls!).toBe(3);
       expect((a.metadata["memalign"] as { retrievedTraceIds: string[] }).retrievedTraceIds.slice(0, 2).sort()).toEqual(["t0", "t6"]);
       const c = await restored({ inputs: { issue: "refund" }, outputs: { response: "z" } });
-      expect(c.metadata["embeddingCalls"]).toBe(1);
+      expect(c.usage?.embeddingCalls).toBe(1);
     }
     // A plain judge's JSON still gives a plain Judge; a clone keeps the memory.
     expect(judgeFromJSON(judge().toJSON())).not.toBeInstanceOf(MemAlignJudge);

@@ -31,8 +31,9 @@ export interface MemAlignOptions {
   /**
    * Embedding model for episodic retrieval. Default "openai:/text-embedding-3-small" (any
    * OpenAI-compatible endpoint through OPENAI_BASE_URL or `embeddingProviders`). null: lexical
-   * (BM25) retrieval. When the model is unreachable, retrieval falls back to lexical and the
-   * report says so.
+   * (BM25) retrieval. When the model fails while aligning, the judge keeps it (the index is
+   * built by its first call instead), the held-out calls retrieve lexically until it answers, and
+   * the report says how many calls retrieved which way.
    */
   embeddingModel?: string | null;
   /** Vector size asked for; null sends none (for endpoints without `dimensions`). Default 512. */
@@ -155,7 +156,8 @@ export class MemAlignOptimizer implements AlignmentOptimizer {
 
     // The embedding index: embedded now, so the first judge call does not pay for it.
     const notes: string[] = [];
-    let model: string | null = embeddingModel;
+    const model: string | null = embeddingModel;
+    let indexed = model !== null;
     const vectors: [string, number[]][] = [];
     const priorJudge = judge instanceof MemAlignJudge ? judge : undefined;
     if (model === null) {
@@ -172,10 +174,14 @@ export class MemAlignOptimizer implements AlignmentOptimizer {
           texts.forEach((t, i) => vectors.push([t, r.vectors[i]!]));
         } catch (err) {
           if (ctx.signal?.aborted) throw err;
-          // A judge that cannot embed now would fail on every call: store it as lexical.
-          notes.push(`MemAlign: ${embeddingFailure(model, err)}; falling back to lexical (BM25) retrieval.`);
+          // The judge keeps its embedding model: a later call builds the index (with backoff
+          // between failed attempts); until then calls retrieve lexically and say so.
+          notes.push(
+            `MemAlign: ${embeddingFailure(model, err)} while aligning; the judge keeps ${model} and builds its index on a later call; ` +
+              `until the model answers, calls fall back to lexical (BM25) retrieval (see retrieval in the report).`,
+          );
           ctx.record({ calls: 1 });
-          model = null;
+          indexed = false;
         }
       }
     }
@@ -201,6 +207,7 @@ export class MemAlignOptimizer implements AlignmentOptimizer {
       effectiveInstructions: guidelineBlock ? `${judge.instructions.trimEnd()}\n\n${guidelineBlock}` : judge.instructions,
       details: {
         retrieval: model === null ? "lexical" : "embedding",
+        embeddingIndexBuilt: indexed,
         embeddingModel: model,
         embeddingDimensions,
         retrievalK,
@@ -215,6 +222,11 @@ export class MemAlignOptimizer implements AlignmentOptimizer {
         failedDistillationCalls: distill?.failed.length ?? 0,
       },
     };
+  }
+
+  /** Every label used: continues from the measured judge, so only the held-out examples are new. */
+  retrain(_judge: Judge, measured: Judge, all: readonly TrainingExample[], ctx: OptimizerContext): Promise<OptimizerResult> {
+    return this.align(measured, all, ctx);
   }
 
   /**
