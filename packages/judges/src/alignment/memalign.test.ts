@@ -1,12 +1,12 @@
 import { describe, expect, test } from "vitest";
-import { promptParts } from "../../../../test/simulator/src/index.js";
+import { promptParts, type RecordedRequest } from "../../../../test/simulator/src/index.js";
 import { GavelConfigError } from "../errors.js";
 import { Judge, judgeFromJSON, makeJudge } from "../judge.js";
 import { caseId, isJudgeCall, JUDGE_NAME, labelled, schemaName, SUPPORT, supportDataset, systemText } from "../testing/alignment.js";
 import { recordingRetry, useSimEnv } from "../testing/sim.js";
 import "./align.js";
 import { alignmentReportOf } from "./align.js";
-import { distillBatches, guidelineKey } from "./distill.js";
+import { distillBatches, guidelineKey, parseProposals } from "./distill.js";
 import { MemAlignOptimizer } from "./memalign.js";
 import { MemAlignJudge } from "./memalign-judge.js";
 import type { MemoryExample } from "./memory.js";
@@ -19,22 +19,33 @@ const distillations = () => simEnv().sim.requests.filter((r) => schemaName(r) ==
 
 const BILLING = 'If the issue mentions "billing" or "refund", rate as poor.';
 
-/** Distillation answers: a fixed set with an empty, an unsourced, a made-up source and a near-duplicate. */
-function scriptDistillation(extra: { guideline_text: string; source_trace_ids: string[] }[] = []) {
+/** The examples of a distillation prompt: their number and the case id in their inputs. */
+function promptExamples(req: RecordedRequest): { example: number; caseId: string }[] {
+  const json = /<examples>\n([\s\S]*?)\n<\/examples>/.exec(promptParts(req).firstUserText)![1]!;
+  return (JSON.parse(json) as { example: number; inputs?: string }[]).map((e) => ({ example: e.example, caseId: /case (\w+)/.exec(e.inputs ?? "")?.[1] ?? "" }));
+}
+
+/**
+ * Distillation answers citing examples by number: a fixed set with an empty, an unsourced, a
+ * miscopied number (99) and a near-duplicate.
+ */
+function scriptDistillation(extra: { guideline_text: string; cases: string[] }[] = []) {
   simEnv().sim.script((req) => {
     if (schemaName(req) !== "memalign_guidelines") return undefined;
-    const ids = [...promptParts(req).firstUserText.matchAll(/"trace_id": "(\w+)"/g)].map((m) => m[1]!);
-    const has = (id: string) => ids.includes(id);
+    const examples = promptExamples(req);
+    const num = new Map(examples.map((e) => [e.caseId, e.example]));
+    const has = (id: string) => num.has(id);
+    const cite = (...ids: string[]) => ids.flatMap((id) => (num.has(id) ? [num.get(id)!] : []));
     return {
       content: {
         guidelines: [
-          ...(has("t0") ? [{ guideline_text: BILLING, source_trace_ids: ["t0"] }] : []),
-          ...(has("t2") ? [{ guideline_text: 'if the issue mentions "billing" or "refund" -- rate as POOR', source_trace_ids: ["t2"] }] : []),
-          { guideline_text: "   ", source_trace_ids: [ids[0]!] },
-          { guideline_text: "Be kind to customers.", source_trace_ids: [] },
-          { guideline_text: "Made-up evidence.", source_trace_ids: ["nope"] },
-          ...(has("t1") ? [{ guideline_text: "A password reset answer must give the next step.", source_trace_ids: ["t1", "t7"] }] : []),
-          ...extra,
+          ...(has("t0") ? [{ guideline_text: BILLING, source_examples: cite("t0") }] : []),
+          ...(has("t2") ? [{ guideline_text: 'if the issue mentions "billing" or "refund" -- rate as POOR', source_examples: cite("t2") }] : []),
+          { guideline_text: "   ", source_examples: [examples[0]!.example] },
+          { guideline_text: "Be kind to customers.", source_examples: [] },
+          { guideline_text: "Made-up evidence.", source_examples: [99] },
+          ...(has("t1") ? [{ guideline_text: "A password reset answer must give the next step.", source_examples: cite("t1", "t7") }] : []),
+          ...extra.map((g) => ({ guideline_text: g.guideline_text, source_examples: cite(...g.cases) })),
         ],
       },
     };
@@ -66,7 +77,10 @@ describe("MemAlignOptimizer", () => {
     expect(distillations()).toHaveLength(1);
     const prompt = promptParts(distillations()[0]!).firstUserText;
     expect(prompt).toContain("Rate as one of: good, poor");
-    expect(prompt).toContain('"trace_id": "t11"');
+    // Examples are cited by small numbers, never by trace id; the answer's numbers map back to traces.
+    expect(prompt).toContain('"example": 12');
+    expect(prompt).not.toMatch(/trace_id|"t11"/);
+    expect(promptExamples(distillations()[0]!).map((e) => e.caseId)).toEqual(traces.map((t) => t.traceId));
     expect(prompt).toContain('"human_label": "poor"');
     expect(prompt).toContain("Never reward rudeness.");
     // The template variables are the original's; the instruction diff shows the guidelines.
@@ -79,13 +93,12 @@ describe("MemAlignOptimizer", () => {
     scriptDistillation();
     const first = await judge().align(supportDataset(12), new MemAlignOptimizer(), { heldOutFraction: 0 });
     simEnv().sim.reset();
-    scriptDistillation([{ guideline_text: "Feature ideas deserve a thank-you.", source_trace_ids: ["n4"] }]);
+    scriptDistillation([{ guideline_text: "Feature ideas deserve a thank-you.", cases: ["n4"] }]);
     const more = [...supportDataset(12), ...supportDataset(6, "n")];
     const second = (await first.align(more, new MemAlignOptimizer(), { heldOutFraction: 0 })) as MemAlignJudge;
     expect(distillations()).toHaveLength(1);
     const prompt = promptParts(distillations()[0]!).firstUserText;
-    const ids = [...prompt.matchAll(/"trace_id": "(\w+)"/g)].map((m) => m[1]);
-    expect(ids).toEqual(["n0", "n1", "n2", "n3", "n4", "n5"]);
+    expect(promptExamples(distillations()[0]!)).toEqual(["n0", "n1", "n2", "n3", "n4", "n5"].map((caseId, i) => ({ example: i + 1, caseId })));
     expect(prompt).toContain(`<known_guidelines>\n- ${BILLING}`);
     expect(second.memory.examples).toHaveLength(18);
     expect(second.memory.guidelines.map((g) => g.text)).toEqual([BILLING, "A password reset answer must give the next step.", "Feature ideas deserve a thank-you."]);
@@ -309,6 +322,14 @@ describe("MemAlign helpers", () => {
     expect(distillBatches(many).map((b) => b.length)).toEqual([50, 50, 20]);
     const big = [ex("a", 60_000), ex("b", 60_000), ex("c", 10)];
     expect(distillBatches(big).map((b) => b.map((e) => e.traceId))).toEqual([["a"], ["b", "c"]]);
+  });
+
+  test("example numbers map back to the batch's trace ids; numbers outside the batch cite nothing", () => {
+    const batch = [ex("0123456789abcdef0123456789abcdef", 1), ex("fedcba9876543210fedcba9876543210", 1), ex("00000000000000000000000000000003", 1)];
+    expect(parseProposals({ guidelines: [{ guideline_text: "a", source_examples: [2, "3", 7, 0] }, { guideline_text: "b", source_examples: [4] }] }, batch)).toEqual([
+      { text: "a", sourceTraceIds: ["fedcba9876543210fedcba9876543210", "00000000000000000000000000000003"] },
+      { text: "b", sourceTraceIds: [] },
+    ]);
   });
 
   test("duplicate detection ignores case, punctuation and spacing", () => {

@@ -147,7 +147,6 @@ export class MemAlignOptimizer implements AlignmentOptimizer {
         parallelism: o.maxParallelDistillation ?? DEFAULT_DISTILL_PARALLELISM,
         callOptions,
         record: (u) => ctx.record(u),
-        knownIds: new Set(examples.map((e) => e.traceId)),
         onBatch: (done, total) => ctx.progress({ message: `MemAlign: distilled batch ${done}/${total}`, step: done, totalSteps: total }),
       });
       const failed = new Set(distill.failed.flatMap((f) => f.traceIds));
