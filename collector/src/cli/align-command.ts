@@ -21,6 +21,8 @@ interface AlignmentRunJson {
     split: { train: number; heldOut: number; stratified: boolean; note?: string };
     before: Stats;
     after: Stats;
+    returned?: "measured" | "retrained";
+    retrained?: { examples: number };
     llm: { calls: number; inputTokens: number; outputTokens: number };
     wallTimeMs: number;
     instructionDiff: string;
@@ -38,7 +40,11 @@ function intFlag(v: string): number {
 const fmtKappa = (k: number | null) => (k === null ? "n/a" : k.toFixed(2));
 
 export function printReport(r: NonNullable<AlignmentRunJson["report"]>, out: (s: string) => void): void {
-  out(`\n${r.optimizer}: ${r.examples.used} of ${r.examples.total} labelled traces used; train ${r.split.train}, held out ${r.split.heldOut}${r.split.note ? ` (${r.split.note})` : ""}`);
+  const skipped = Object.entries(r.examples.skipped)
+    .filter(([, n]) => typeof n === "number" && n > 0)
+    .map(([why, n]) => `${n} ${why === "noLabel" ? "without a human label" : why === "missingField" ? "missing a field" : why === "duplicate" ? "duplicates" : why}`);
+  out(`\n${r.optimizer}: ${r.examples.used} of ${r.examples.total} traces used${skipped.length > 0 ? ` (${skipped.join(", ")})` : ""}; train ${r.split.train}, held out ${r.split.heldOut}${r.split.note ? ` (${r.split.note})` : ""}`);
+  if (r.returned === "retrained") out(`The aligned judge was retrained on all ${r.retrained?.examples ?? r.examples.used} labelled traces after the held-out measurement.`);
   out(`\nAgreement with humans on the held-out traces`);
   out(`  before ${bar(r.before.agreement)} ${(r.before.agreement * 100).toFixed(0).padStart(3)}%  κ ${fmtKappa(r.before.kappa)}`);
   out(`  after  ${bar(r.after.agreement)} ${(r.after.agreement * 100).toFixed(0).padStart(3)}%  κ ${fmtKappa(r.after.kappa)}`);
