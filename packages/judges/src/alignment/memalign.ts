@@ -1,5 +1,5 @@
 /**
- * MemAlign (alignment-algorithms.md, "MemAlign"): instead of rewriting the instructions, the
+ * MemAlign (after MLflow's MemAlign optimizer, mlflow/genai/judges/optimizers in mlflow/mlflow): instead of rewriting the instructions, the
  * judge gets a memory. Semantic memory: guidelines distilled from the labelled examples by a
  * reflection model. Episodic memory: the examples themselves, retrieved by similarity at each
  * call. Cheap (one distillation call per 50 examples, one embedding call) and incremental:

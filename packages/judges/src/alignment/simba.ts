@@ -1,6 +1,6 @@
 /**
- * SIMBA (Stochastic Introspective Mini-Batch Ascent), ported from the description in
- * /work/shared/reference/alignment-algorithms.md, step by step:
+ * SIMBA (Stochastic Introspective Mini-Batch Ascent), a port of DSPy's
+ * dspy/teleprompt/simba.py and simba_utils.py (repository stanfordnlp/dspy), step by step:
  *
  *  1. mini-batch: the trainset indices are shuffled once and consumed `batchSize` at a time,
  *     reshuffled when the next slice would run past the end;
