@@ -59,7 +59,7 @@ export function printReport(r: NonNullable<AlignmentRunJson["report"]>, out: (s:
 export function registerAlignCommand(program: Command): void {
   program
     .command("align")
-    .description("Align a registered judge with human feedback on the collector (one SQL join finds the labelled traces), with a progress bar")
+    .description("Align a registered judge with human feedback on the collector (every human-labelled trace of the experiment), with a progress bar")
     .requiredOption("--experiment <id|name>", "the experiment (id or name)")
     .requiredOption("--judge <name>", "the registered judge to align")
     .addOption(new Option("--optimizer <name>", "alignment optimizer").choices(["simba", "memalign"]).default("simba"))
