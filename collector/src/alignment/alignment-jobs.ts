@@ -23,6 +23,8 @@ export interface StartAlignment {
   version?: number;
   optimizer: OptimizerName;
   register: boolean;
+  /** Retrain on every labelled trace after the held-out measurement (default true), as judge.align() does. */
+  retrainOnAll?: boolean;
   seed?: number;
   /** Model for the optimizer's own calls (rules, reflection); default the judge's model. */
   optimizerModel?: string;
@@ -112,6 +114,7 @@ export class AlignmentJobs {
       const aligned = await judge.align(examples.traces, makeOptimizer(req), {
         ...(req.seed !== undefined ? { seed: req.seed } : {}),
         unlabelled: examples.unlabelled,
+        ...(req.retrainOnAll !== undefined ? { retrainOnAll: req.retrainOnAll } : {}),
         onProgress: (p) => {
           run.progress = { phase: p.phase, message: p.message, step: p.step, totalSteps: p.totalSteps, llmCalls: p.llmCalls, elapsedMs: p.elapsedMs };
         },

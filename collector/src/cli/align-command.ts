@@ -64,6 +64,7 @@ export function registerAlignCommand(program: Command): void {
     .requiredOption("--judge <name>", "the registered judge to align")
     .addOption(new Option("--optimizer <name>", "alignment optimizer").choices(["simba", "memalign"]).default("simba"))
     .option("--register", "register the aligned judge as a new version")
+    .option("--keep-measured", "return (and register) the judge measured on the held-out split instead of retraining it on every labelled trace")
     .option("--version <n>", "start from this registered version (default: latest)", intFlag)
     .option("--seed <n>", "seed for the split and the optimizer", intFlag)
     .option("--optimizer-model <uri>", "model for the optimizer's own calls (default: the judge's model)")
@@ -72,13 +73,14 @@ export function registerAlignCommand(program: Command): void {
     .option("--batch-size <n>", "SIMBA mini-batch size (default 10)", intFlag)
     .option("--json", "print the final run as JSON")
     .option("--url <url>", "collector URL (default $GAVEL_URL or http://127.0.0.1:4318)")
-    .action(async (opts: { experiment: string; judge: string; optimizer: string; register?: boolean; version?: number; seed?: number; optimizerModel?: string; maxSteps?: number; numCandidates?: number; batchSize?: number; json?: boolean; url?: string }) => {
+    .action(async (opts: { experiment: string; judge: string; optimizer: string; register?: boolean; keepMeasured?: boolean; version?: number; seed?: number; optimizerModel?: string; maxSteps?: number; numCandidates?: number; batchSize?: number; json?: boolean; url?: string }) => {
       const url = collectorUrl(opts.url);
       const experimentId = await resolveExperimentId(url, opts.experiment);
       let run = await callApi<AlignmentRunJson>(url, "POST", `/api/v1/experiments/${encodeURIComponent(experimentId)}/alignments`, {
         judge: opts.judge,
         optimizer: opts.optimizer,
         register: Boolean(opts.register),
+        ...(opts.keepMeasured ? { retrainOnAll: false } : {}),
         ...(opts.version !== undefined ? { version: opts.version } : {}),
         ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
         ...(opts.optimizerModel ? { optimizerModel: opts.optimizerModel } : {}),
