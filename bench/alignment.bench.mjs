@@ -1,24 +1,34 @@
 #!/usr/bin/env node
-// Cost of aligning one judge on the same 50 labelled traces with SIMBA (defaults) and MemAlign
-// (defaults): LLM calls, tokens and wall time, against the provider simulator answering after
-// 200 ms, as a hosted model would. Judge calls within a SIMBA phase run 16 at a time
+// Held-out agreement before and after, and the cost, of aligning one judge on the same labelled
+// traces with SIMBA (defaults) and MemAlign (defaults), against the provider simulator answering
+// after 200 ms, as a hosted model would. Judge calls within a SIMBA phase run 16 at a time
 // (align's default `concurrency`); MemAlign's distillation runs up to 8 calls at a time.
+//
+// The data: support tickets on six topics; the human experts' rule, which the base judge lacks,
+// is that replies about billing, refunds and logins are "poor" whatever they say; the "poor"
+// labels of every 5th trace carry the expert's reason, which states the rule in words. Every 4th
+// trace has three reviewers, one of whom disagrees (the majority counts); every 7th has two who
+// disagree (the newest counts). 40 % of the traces are held out: they are never in the
+// optimizer's training split (checked here through the optimizer's own input), and after the
+// measurement align() retrains on all of them (its default), which is counted in the cost.
 //
 // The simulator runs in this process so it can be scripted with handlers that play a
 // competent model: rollouts at temperature 1 vary their answers (the simulator itself ignores
-// temperature), OfferFeedback and the guideline distillation write keyword rules from the
-// example they are shown, which the simulator's judge then follows. So the before/after
+// temperature), OfferFeedback writes a keyword rule from the expert's reason when the example
+// has one (else from the example's topic), the guideline distillation one rule per topic from
+// the examples it is shown; the simulator's judge follows such rules. So the before/after
 // agreement printed is meaningful for the mechanics, not a model-quality claim.
 // Uses the BUILT packages (npm run bench builds first; or npx tsc -b packages/judges test/simulator).
 //
-//   node bench/alignment.bench.mjs [--traces 50] [--latency-ms 200] [--concurrency 16] [--json]
+//   node bench/alignment.bench.mjs [--traces 100] [--held-out 0.4] [--latency-ms 200] [--concurrency 16] [--json]
 import { fnv1a, promptParts, startProviderSimulator } from "../test/simulator/dist/index.js";
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
-const TRACES = arg("traces", 50);
+const TRACES = arg("traces", 100);
+const HELD_OUT = arg("held-out", 0.4);
 const LATENCY_MS = arg("latency-ms", 200);
 const CONCURRENCY = arg("concurrency", 16);
 const JSON_OUT = process.argv.includes("--json");
@@ -29,18 +39,33 @@ const { makeJudge } = await import("../packages/judges/dist/index.js");
 const { MemAlignOptimizer, SIMBAAlignmentOptimizer, alignmentReportOf } = await import("../packages/judges/dist/alignment/index.js");
 
 // ---------- data: the human rule the judge does not know ----------
-const TOPICS = ["billing error", "password reset", "refund request", "slow website", "feature idea", "login trouble"];
-const labelOf = (topic) => (/billing|refund/.test(topic) ? "poor" : "good");
+const TOPICS = ["billing error", "password reset", "refund request", "slow website", "login trouble", "feature idea"];
+const labelOf = (topic) => (/billing|refund|login/.test(topic) ? "poor" : "good");
+const other = (label) => (label === "poor" ? "good" : "poor");
+// The "poor" labels of every 5th trace come with the expert's reason, which states the rule in words.
+const REASON = "Billing, refund and login issues need a specialist: a first-line reply to them is poor, however friendly.";
+const vote = (value, reviewer, at, rationale) => ({ name: "support_quality", value, source: { sourceType: "HUMAN", sourceId: reviewer }, valid: true, createTimeMs: at, ...(rationale ? { rationale } : {}) });
 const traces = Array.from({ length: TRACES }, (_, i) => {
   const topic = TOPICS[i % TOPICS.length];
+  const label = labelOf(topic);
+  const why = label === "poor" && i % 5 === 0 ? REASON : undefined;
+  // Reviewers who disagree: 2 against 1 (the majority wins, the dissenter is the newest), or 1
+  // against 1 (the newest wins). Labels in any case: "POOR" and "poor" are one label.
+  const assessments =
+    i % 4 === 0
+      ? [vote(label.toUpperCase(), "ann", 1), vote(label, "bob", 2, why), vote(other(label), "cy", 3)]
+      : i % 7 === 0
+        ? [vote(other(label), "ann", 1), vote(label, "bob", 2, why)]
+        : [vote(label, "expert", 1, why)];
   return {
     traceId: `t${i}`,
     inputs: { issue: `${topic} (ticket ${1000 + i})` },
     // Every reply reads as "good" to the simulator: the original judge misses the rule.
     outputs: { response: `A good reply about the ${topic}, ticket ${1000 + i}.` },
-    assessments: [{ name: "support_quality", value: labelOf(topic), source: { sourceType: "HUMAN", sourceId: "expert" }, valid: true, createTimeMs: 1 }],
+    assessments,
   };
 });
+const disagreeing = new Set(traces.filter((t, i) => i % 4 === 0 || i % 7 === 0).map((t) => t.traceId));
 const keywordOf = (text) => TOPICS.map((t) => t.split(" ")[0]).find((k) => text.includes(k));
 
 // ---------- the simulated model ----------
@@ -58,11 +83,17 @@ sim.script((req) => {
     return undefined;
   }
   if (name === "offer_feedback") {
+    // A capable model: it generalises from the expert's stated reason when there is one, else
+    // from the example's topic.
     const text = promptParts(req).firstUserText;
     const inputs = /<program_inputs>([\s\S]*?)<\/program_inputs>/.exec(text)?.[1] ?? "";
+    const oracle = /<oracle_metadata>([\s\S]*?)<\/oracle_metadata>/.exec(text)?.[1] ?? "";
     const label = /"human_label": "(\w+)"/.exec(text)?.[1] ?? "good";
-    const kw = keywordOf(inputs) ?? "ticket";
-    return { content: { discussion: `The worse run ignored what "${kw}" means to the expert.`, module_advice: { judge: `If the issue mentions "${kw}", rate as ${label}.` } } };
+    const reason = /"human_rationale": "([^"]*)"/.exec(oracle)?.[1]?.toLowerCase() ?? "";
+    const fromReason = TOPICS.map((t) => t.split(" ")[0]).filter((k) => reason.includes(k));
+    const kws = fromReason.length > 0 ? fromReason : [keywordOf(inputs) ?? "ticket"];
+    const quoted = kws.map((k) => `"${k}"`).join(" or ");
+    return { content: { discussion: `The worse run ignored what ${quoted} means to the expert.`, module_advice: { judge: `If the issue mentions ${quoted}, rate as ${label}.` } } };
   }
   if (name === "memalign_guidelines") {
     const text = promptParts(req).firstUserText;
@@ -72,13 +103,13 @@ sim.script((req) => {
       const kw = keywordOf(e.inputs ?? "");
       if (!kw) continue;
       const g = byKeyword.get(kw) ?? { ids: [], labels: {} };
-      g.ids.push(e.trace_id);
+      g.ids.push(e.example);
       g.labels[e.human_label] = (g.labels[e.human_label] ?? 0) + 1;
       byKeyword.set(kw, g);
     }
     const guidelines = [...byKeyword].map(([kw, g]) => ({
       guideline_text: `If the issue mentions "${kw}", rate as ${Object.entries(g.labels).sort((a, b) => b[1] - a[1])[0][0]}.`,
-      source_trace_ids: g.ids,
+      source_examples: g.ids,
     }));
     return { content: { guidelines } };
   }
@@ -92,41 +123,78 @@ const SUPPORT = [
 ].join("\n");
 const judge = makeJudge({ name: "support_quality", instructions: SUPPORT, model: "openai:/gpt-4o-mini" });
 
+/** The optimizer, watched: the trace ids of the training split it is given first. */
+function watched(optimizer) {
+  let train;
+  return {
+    get train() { return train; },
+    name: optimizer.name,
+    minExamples: optimizer.minExamples,
+    seed: optimizer.seed,
+    describe: () => optimizer.describe(),
+    align: (j, trainset, ctx) => {
+      train ??= new Set(trainset.map((e) => e.traceId));
+      return optimizer.align(j, trainset, ctx);
+    },
+    ...(optimizer.retrain ? { retrain: (...a) => optimizer.retrain(...a) } : {}),
+  };
+}
+
 async function run(name, optimizer) {
   sim.requests.length = 0;
   seen.clear();
+  const opt = watched(optimizer);
   const t0 = performance.now();
-  const aligned = await judge.align(traces, optimizer, { concurrency: CONCURRENCY });
+  const aligned = await judge.align(traces, opt, { concurrency: CONCURRENCY, heldOutFraction: HELD_OUT });
   const wallMs = performance.now() - t0;
   const r = alignmentReportOf(aligned);
   if (r.llm.calls !== sim.requests.length) throw new Error(`${name}: report says ${r.llm.calls} LLM calls, the simulator saw ${sim.requests.length}`);
-  return { name, report: r, wallMs };
+  const heldOut = traces.map((t) => t.traceId).filter((id) => !opt.train.has(id));
+  if (heldOut.length !== r.split.heldOut || heldOut.length !== r.after.n) throw new Error(`${name}: ${heldOut.length} traces outside the training split, the report measured ${r.after.n}`);
+  return { name, report: r, wallMs, heldOut };
 }
 
-const simba = await run("SIMBA", new SIMBAAlignmentOptimizer());
-const memalign = await run("MemAlign", new MemAlignOptimizer());
+// The simulator's judge follows rules written in its instructions, not demos: SIMBA runs with
+// maxDemos 0 (rules only), and once with its defaults (demos on) for comparison.
+const simba = await run("SIMBA (maxDemos 0)", new SIMBAAlignmentOptimizer({ maxDemos: 0 }));
+const simbaDefaults = await run("SIMBA (defaults)", new SIMBAAlignmentOptimizer());
+const memalign = await run("MemAlign (defaults)", new MemAlignOptimizer());
 await sim.close();
 
 if (JSON_OUT) {
-  console.log(JSON.stringify({ traces: TRACES, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, simba: simba.report, memalign: memalign.report }));
+  console.log(JSON.stringify({ traces: TRACES, heldOutFraction: HELD_OUT, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, simba: simba.report, simbaDefaults: simbaDefaults.report, memalign: memalign.report }));
   process.exit(0);
 }
 
 const fmt = (n) => n.toLocaleString("en-US");
 const pct = (x) => `${(100 * x).toFixed(0)}%`;
+const pp = (x) => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
 const row = ({ name, report: r, wallMs }) =>
-  `| ${name} | ${fmt(r.llm.calls)} (${fmt(r.llm.optimizer.calls)} + ${fmt(r.llm.evaluation.calls)}) | ${fmt(r.llm.inputTokens)} | ${fmt(r.llm.outputTokens)} | ${(wallMs / 1000).toFixed(1)} s | ${pct(r.before.agreement)} → ${pct(r.after.agreement)} |`;
-console.log(`Aligning one judge on ${TRACES} labelled traces (${simba.report.split.train} train / ${simba.report.split.heldOut} held out), simulator latency ${LATENCY_MS} ms, ${CONCURRENCY} judge calls in flight, node ${process.version}.`);
+  `| ${name} | ${r.before.agreement.toFixed(2)} → ${r.after.agreement.toFixed(2)} (${pp(r.after.agreement - r.before.agreement)}) | ${fmt(r.llm.calls)} (${fmt(r.llm.optimizer.calls)} + ${fmt(r.llm.evaluation.calls)} + ${fmt(r.llm.retrain.calls)}) | ${fmt(r.llm.inputTokens)} | ${fmt(r.llm.outputTokens)} | ${(wallMs / 1000).toFixed(1)} s |`;
+const dis = simba.heldOut.filter((id) => disagreeing.has(id)).length;
+console.log(
+  `Aligning one judge on ${TRACES} labelled traces (${simba.report.split.train} train / ${simba.report.split.heldOut} held out; ` +
+    `${disagreeing.size} traces have reviewers who disagree, ${dis} of them held out), simulator latency ${LATENCY_MS} ms, ${CONCURRENCY} judge calls in flight, node ${process.version}.`,
+);
+console.log(
+  `Held out: ${simba.heldOut.length}, ${simbaDefaults.heldOut.length} and ${memalign.heldOut.length} traces, none of them in the optimizer's training split (checked); ` +
+    `the returned judges were then retrained on all ${TRACES} (align()'s default), which the cost includes.`,
+);
 console.log("");
-console.log("| optimizer (defaults) | LLM calls (optimizer + before/after eval) | input tokens | output tokens | wall time | held-out agreement |");
+console.log("| optimizer | held-out agreement before → after | LLM + embedding calls (optimizer + before/after eval + retrain) | input tokens | output tokens | wall time |");
 console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
 console.log(row(simba));
+console.log(row(simbaDefaults));
 console.log(row(memalign));
 console.log("");
+const lift = (r) => r.after.agreement - r.before.agreement;
+const ok = (r) => `${pp(lift(r))} ${lift(r) >= 0.25 ? "✓" : "✗"}`;
+console.log(`Goal: each optimizer lifts held-out agreement by ≥ 0.25: SIMBA (maxDemos 0) ${ok(simba.report)}, SIMBA (defaults) ${ok(simbaDefaults.report)}, MemAlign ${ok(memalign.report)}.`);
 const ratio = (a, b) => (b === 0 ? "∞" : `${(a / b).toFixed(1)}×`);
 const tokens = (r) => r.llm.inputTokens + r.llm.outputTokens;
 console.log(
-  `SIMBA / MemAlign: ${ratio(simba.report.llm.calls, memalign.report.llm.calls)} the LLM calls, ` +
+  `SIMBA (maxDemos 0) / MemAlign: ${ratio(simba.report.llm.calls, memalign.report.llm.calls)} the LLM calls, ` +
     `${ratio(tokens(simba.report), tokens(memalign.report))} the tokens, ${ratio(simba.wallMs, memalign.wallMs)} the wall time ` +
-    `(optimizer calls alone: ${ratio(simba.report.llm.optimizer.calls, memalign.report.llm.optimizer.calls)}).`,
+    `(optimizer calls alone: ${ratio(simba.report.llm.optimizer.calls, memalign.report.llm.optimizer.calls)}). ` +
+    `Goal: MemAlign ≥ 10× cheaper in LLM calls ${simba.report.llm.calls >= 10 * memalign.report.llm.calls ? "✓" : "✗"}.`,
 );

@@ -118,7 +118,10 @@ describe("judge alignment end to end (workflow steps 3–4)", () => {
     });
     const { stdout, stderr } = out;
     expect(stderr).toMatch(/Alignment al-[0-9a-f]+: judge "support_quality" with simba/);
-    expect(stdout).toMatch(/12 of 12 labelled traces used/);
+    // Every trace of the experiment is counted; those without a human label are said.
+    const used = /(\d+) of (\d+) traces used(?: \((\d+) without a human label\))?/.exec(stdout)!;
+    expect(Number(used[1])).toBe(12);
+    expect(Number(used[2]) - Number(used[3] ?? 0)).toBe(12);
     expect(stdout).toMatch(/before .*%\s+κ/);
     expect(stdout).toMatch(/Confusion after \(rows: human, columns: judge\)/);
     expect(stdout).toMatch(new RegExp(`Registered "support_quality" version ${before + 1}`));

@@ -23,6 +23,8 @@ export interface StartAlignment {
   version?: number;
   optimizer: OptimizerName;
   register: boolean;
+  /** Retrain on every labelled trace after the held-out measurement (default true), as judge.align() does. */
+  retrainOnAll?: boolean;
   seed?: number;
   /** Model for the optimizer's own calls (rules, reflection); default the judge's model. */
   optimizerModel?: string;
@@ -43,7 +45,7 @@ function makeOptimizer(req: StartAlignment): AlignmentOptimizer {
 }
 
 /**
- * Server-side alignment: finds the training traces with one SQL join, runs the optimizer in
+ * Server-side alignment: finds the human-labelled traces in ClickHouse, runs the optimizer in
  * the collector process, stores the report with the run, and registers the aligned judge when
  * asked. Progress of running jobs is kept in memory and served over REST.
  */
@@ -82,35 +84,37 @@ export class AlignmentJobs {
     return run;
   }
 
-  private async examples(judge: Judge, experimentId: string): Promise<PlainLabelledTrace[]> {
-    const rows = await loadTrainingSet(this.store.client, experimentId, judge.name);
-    const ids = rows.map((r) => r.traceId);
+  /**
+   * The experiment's human-labelled traces with every human label on them: judge.align() votes
+   * (each reviewer's newest label, then the majority) and counts what it skips, the same code as
+   * client-side alignment. Traces the judge never scored are kept.
+   */
+  private async examples(judge: Judge, experimentId: string): Promise<{ traces: PlainLabelledTrace[]; unlabelled: number }> {
+    const data = await loadTrainingSet(this.store.client, experimentId, judge.name);
+    const ids = data.traces.map((r) => r.traceId);
     const vars = new Set<string>(judge.templateVariables);
     const [expectations, spans] = await Promise.all([
       vars.has("expectations") ? this.assessments.forTraces(ids) : Promise.resolve(null),
       vars.has("trace") ? getSpans(this.store.client, ids) : Promise.resolve(null),
     ]);
-    return rows.map((r) => {
-      const ex: PlainLabelledTrace = {
-        traceId: r.traceId,
-        inputs: r.inputs,
-        outputs: r.outputs,
-        // The SQL already applied "newest per reviewer, then majority": one label stands for them.
-        assessments: [{ name: judge.name, value: r.humanLabel, rationale: r.humanRationale, source: { sourceType: "HUMAN", sourceId: "majority" }, valid: true, createTimeMs: r.labelTimeMs }],
-      };
+    const traces = data.traces.map((r) => {
+      const ex: PlainLabelledTrace = { traceId: r.traceId, inputs: r.inputs, outputs: r.outputs, assessments: r.labels };
       const exp = expectations?.get(r.traceId)?.filter((a) => a.kind === "expectation" && a.valid);
       if (exp && exp.length > 0) ex.expectations = Object.fromEntries(exp.map((a) => [a.name, a.value]));
       const sp = spans?.get(r.traceId);
       if (sp) ex.trace = { info: { traceId: r.traceId }, data: { spans: sp } } as unknown as PlainLabelledTrace["trace"];
       return ex;
     });
+    return { traces, unlabelled: data.unlabelled };
   }
 
   private async execute(run: AlignmentRun, judge: Judge, req: StartAlignment): Promise<void> {
     try {
       const examples = await this.examples(judge, req.experimentId);
-      const aligned = await judge.align(examples, makeOptimizer(req), {
+      const aligned = await judge.align(examples.traces, makeOptimizer(req), {
         ...(req.seed !== undefined ? { seed: req.seed } : {}),
+        unlabelled: examples.unlabelled,
+        ...(req.retrainOnAll !== undefined ? { retrainOnAll: req.retrainOnAll } : {}),
         onProgress: (p) => {
           run.progress = { phase: p.phase, message: p.message, step: p.step, totalSteps: p.totalSteps, llmCalls: p.llmCalls, elapsedMs: p.elapsedMs };
         },

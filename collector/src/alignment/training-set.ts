@@ -1,85 +1,81 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import type { LabelledAssessment } from "@gavel/judges";
 import { fillTracePayloads } from "../store/queries/trace-io.js";
 import { parsePayload } from "../store/queries/traces.js";
 
-/** One trace with both a judge assessment and a human label for the judge's name. */
-export interface TrainingRow {
+/** One trace of the experiment with a human feedback of the judge's name, and every human label on it (not voted yet). */
+export interface LabelledTraceRow {
   traceId: string;
   inputs: unknown;
   outputs: unknown;
-  /** The human label after per-reviewer "newest wins" and a majority vote across reviewers. */
-  humanLabel: string;
-  humanRationale: string;
-  /** How many reviewers gave the winning label, and how many reviewers in all. */
-  votes: number;
-  reviewers: number;
-  /** The judge's latest valid value on the trace (normalised like the label). */
-  judgeLabel: string;
-  labelTimeMs: number;
+  /** The trace's human feedback of the judge's name: every reviewer's every valid label, oldest first. */
+  labels: LabelledAssessment[];
 }
 
-// String(value).toLowerCase().trim() of the JSON-encoded Value, as the alignment spec normalises labels.
-const NORM = "lower(trim(BOTH ' \\n\\t' FROM if(JSONType(Value) = 'String', JSONExtractString(Value), Value)))";
+export interface TrainingData {
+  /** Traces with at least one valid human label of the judge's name, whether or not the judge ever scored them. */
+  traces: LabelledTraceRow[];
+  /** Traces in the experiment. */
+  total: number;
+  /** Traces in the experiment with no valid human label of the judge's name (they cannot train or measure). */
+  unlabelled: number;
+}
 
 /**
- * The alignment job's training data, in one query: for each trace of the experiment that has
- * both a valid LLM_JUDGE and a valid HUMAN feedback with the judge's name (names compared
- * lower-cased and trimmed), the human label is each reviewer's newest valid label, then the
- * majority across reviewers; a tie goes to the newest. Overridden (invalid) and deleted
- * assessments never count.
+ * The alignment job's labelled traces. ClickHouse only finds them: the human feedback of the
+ * experiment's traces whose name contains the judge's name (case-insensitively, Unicode-aware),
+ * valid, not deleted and without error. Everything that decides a label is done once, in
+ * TypeScript, by the same code as client-side alignment (@gavel/judges extractTrainingSet):
+ * the exact name match, the label's normalisation (`String(value).toLowerCase().trim()`, which
+ * lower-cases "ÉCHEC" as "échec"; ClickHouse's lower() would not), each reviewer's newest label,
+ * then the majority. A trace the judge never scored is kept: the optimizer runs the judge itself.
  */
-export async function loadTrainingSet(client: ClickHouseClient, experimentId: string, judgeName: string): Promise<TrainingRow[]> {
-  const rs = await client.query({
-    query: `
-WITH
-  assessed AS (
-    SELECT TraceId, SourceType, SourceId, ${NORM} AS label, Rationale, CreatedAt, Version
-    FROM gavel_assessments FINAL
-    WHERE lower(trim(Name)) = {name:String} AND Kind = 'feedback' AND Valid AND NOT Deleted AND Error = ''
-  ),
-  per_reviewer AS (
-    SELECT TraceId, SourceId, argMax(label, (CreatedAt, Version)) AS label,
-           argMax(Rationale, (CreatedAt, Version)) AS rationale, max(CreatedAt) AS at
-    FROM assessed WHERE SourceType = 'HUMAN' GROUP BY TraceId, SourceId
-  ),
-  votes AS (
-    SELECT TraceId, label, count() AS n, max(at) AS newest, argMax(rationale, at) AS rationale
-    FROM per_reviewer GROUP BY TraceId, label
-  ),
-  human AS (
-    SELECT TraceId, argMax(label, (n, newest)) AS humanLabel, argMax(rationale, (n, newest)) AS humanRationale,
-           max(n) AS votes, sum(n) AS reviewers, toUnixTimestamp64Milli(max(newest)) AS labelTimeMs
-    FROM votes GROUP BY TraceId
-  ),
-  judged AS (
-    SELECT TraceId, argMax(label, (CreatedAt, Version)) AS judgeLabel
-    FROM assessed WHERE SourceType = 'LLM_JUDGE' GROUP BY TraceId
-  )
-SELECT t.TraceId AS traceId, t.Inputs AS inputs, t.Outputs AS outputs, h.humanLabel AS humanLabel,
-       h.humanRationale AS humanRationale, h.votes AS votes, h.reviewers AS reviewers, j.judgeLabel AS judgeLabel,
-       toString(h.labelTimeMs) AS labelTimeMs
-FROM (SELECT TraceId, any(Inputs) AS Inputs, any(Outputs) AS Outputs, min(Timestamp) AS Timestamp
-      FROM gavel_traces WHERE ExperimentId = {experimentId:String} GROUP BY TraceId) AS t
-INNER JOIN human AS h ON h.TraceId = t.TraceId
-INNER JOIN judged AS j ON j.TraceId = t.TraceId
-ORDER BY t.Timestamp, t.TraceId`,
-    query_params: { name: judgeName.trim().toLowerCase(), experimentId },
+export async function loadTrainingSet(client: ClickHouseClient, experimentId: string, judgeName: string): Promise<TrainingData> {
+  const labelRows = await client.query({
+    query: `SELECT TraceId AS traceId, Name AS name, Value AS value, Rationale AS rationale, SourceId AS sourceId,
+       toString(toUnixTimestamp64Milli(CreatedAt)) AS createdMs
+FROM gavel_assessments FINAL
+WHERE Kind = 'feedback' AND SourceType = 'HUMAN' AND Valid AND NOT Deleted AND Error = ''
+  AND positionCaseInsensitiveUTF8(Name, {name:String}) > 0
+  AND TraceId IN (SELECT TraceId FROM gavel_traces WHERE ExperimentId = {experimentId:String})
+ORDER BY CreatedAt, Version, AssessmentId`,
+    query_params: { name: judgeName.trim(), experimentId },
     format: "JSONEachRow",
   });
-  const rows = await rs.json<{
-    traceId: string; inputs: string; outputs: string; humanLabel: string; humanRationale: string;
-    votes: string; reviewers: string; judgeLabel: string; labelTimeMs: string;
-  }>();
-  await fillTracePayloads(client, rows);
-  return rows.map((r) => ({
-    traceId: r.traceId,
-    inputs: parsePayload(r.inputs),
-    outputs: parsePayload(r.outputs),
-    humanLabel: r.humanLabel,
-    humanRationale: r.humanRationale,
-    votes: Number(r.votes),
-    reviewers: Number(r.reviewers),
-    judgeLabel: r.judgeLabel,
-    labelTimeMs: Number(r.labelTimeMs),
+  const labels = new Map<string, LabelledAssessment[]>();
+  for (const r of await labelRows.json<{ traceId: string; name: string; value: string; rationale: string; sourceId: string; createdMs: string }>()) {
+    let list = labels.get(r.traceId);
+    if (!list) labels.set(r.traceId, (list = []));
+    list.push({
+      name: r.name,
+      value: parsePayload(r.value),
+      ...(r.rationale ? { rationale: r.rationale } : {}),
+      source: { sourceType: "HUMAN", sourceId: r.sourceId },
+      valid: true,
+      createTimeMs: Number(r.createdMs),
+      kind: "feedback",
+    });
+  }
+  const countRows = await client.query({
+    query: "SELECT toString(uniqExact(TraceId)) AS n FROM gavel_traces WHERE ExperimentId = {experimentId:String}",
+    query_params: { experimentId },
+    format: "JSONEachRow",
+  });
+  const total = Number((await countRows.json<{ n: string }>())[0]?.n ?? 0);
+  if (labels.size === 0) return { traces: [], total, unlabelled: total };
+  const traceRows = await client.query({
+    query: `SELECT TraceId AS traceId, any(Inputs) AS inputs, any(Outputs) AS outputs
+FROM gavel_traces WHERE ExperimentId = {experimentId:String} AND TraceId IN {ids:Array(String)}
+GROUP BY TraceId ORDER BY min(Timestamp), TraceId`,
+    query_params: { experimentId, ids: [...labels.keys()] },
+    format: "JSONEachRow",
+  });
+  // Traces whose root carries no inputs/outputs get them from their spans (read-time conventions).
+  const traces = (await fillTracePayloads(client, await traceRows.json<{ traceId: string; inputs: string; outputs: string }>())).map((t) => ({
+    traceId: t.traceId,
+    inputs: parsePayload(t.inputs),
+    outputs: parsePayload(t.outputs),
+    labels: labels.get(t.traceId)!,
   }));
+  return { traces, total, unlabelled: total - traces.length };
 }

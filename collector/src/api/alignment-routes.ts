@@ -11,6 +11,8 @@ const StartAlignment = z
     version: z.number().int().min(1).optional(),
     optimizer: z.enum(["simba", "memalign"]).default("simba"),
     register: z.boolean().default(false),
+    /** false: keep the judge measured on the split instead of retraining on every label. */
+    retrainOnAll: z.boolean().default(true),
     seed: z.number().int().optional(),
     optimizerModel: z.string().regex(/^[a-z][\w-]*:\/.+$/, "optimizerModel is a model URI such as openai:/gpt-4o-mini").optional(),
     simba: z
@@ -38,6 +40,7 @@ export function alignmentRouter(store: Store, jobs: AlignmentJobs) {
           version: body.version,
           optimizer: body.optimizer,
           register: body.register,
+          retrainOnAll: body.retrainOnAll,
           seed: body.seed,
           optimizerModel: body.optimizerModel,
           simba: body.simba,

@@ -21,6 +21,8 @@ interface AlignmentRunJson {
     split: { train: number; heldOut: number; stratified: boolean; note?: string };
     before: Stats;
     after: Stats;
+    returned?: "measured" | "retrained";
+    retrained?: { examples: number };
     llm: { calls: number; inputTokens: number; outputTokens: number };
     wallTimeMs: number;
     instructionDiff: string;
@@ -38,7 +40,11 @@ function intFlag(v: string): number {
 const fmtKappa = (k: number | null) => (k === null ? "n/a" : k.toFixed(2));
 
 export function printReport(r: NonNullable<AlignmentRunJson["report"]>, out: (s: string) => void): void {
-  out(`\n${r.optimizer}: ${r.examples.used} of ${r.examples.total} labelled traces used; train ${r.split.train}, held out ${r.split.heldOut}${r.split.note ? ` (${r.split.note})` : ""}`);
+  const skipped = Object.entries(r.examples.skipped)
+    .filter(([, n]) => typeof n === "number" && n > 0)
+    .map(([why, n]) => `${n} ${why === "noLabel" ? "without a human label" : why === "missingField" ? "missing a field" : why === "duplicate" ? "duplicates" : why}`);
+  out(`\n${r.optimizer}: ${r.examples.used} of ${r.examples.total} traces used${skipped.length > 0 ? ` (${skipped.join(", ")})` : ""}; train ${r.split.train}, held out ${r.split.heldOut}${r.split.note ? ` (${r.split.note})` : ""}`);
+  if (r.returned === "retrained") out(`The aligned judge was retrained on all ${r.retrained?.examples ?? r.examples.used} labelled traces after the held-out measurement.`);
   out(`\nAgreement with humans on the held-out traces`);
   out(`  before ${bar(r.before.agreement)} ${(r.before.agreement * 100).toFixed(0).padStart(3)}%  κ ${fmtKappa(r.before.kappa)}`);
   out(`  after  ${bar(r.after.agreement)} ${(r.after.agreement * 100).toFixed(0).padStart(3)}%  κ ${fmtKappa(r.after.kappa)}`);
@@ -53,11 +59,12 @@ export function printReport(r: NonNullable<AlignmentRunJson["report"]>, out: (s:
 export function registerAlignCommand(program: Command): void {
   program
     .command("align")
-    .description("Align a registered judge with human feedback on the collector (one SQL join finds the labelled traces), with a progress bar")
+    .description("Align a registered judge with human feedback on the collector (every human-labelled trace of the experiment), with a progress bar")
     .requiredOption("--experiment <id|name>", "the experiment (id or name)")
     .requiredOption("--judge <name>", "the registered judge to align")
     .addOption(new Option("--optimizer <name>", "alignment optimizer").choices(["simba", "memalign"]).default("simba"))
     .option("--register", "register the aligned judge as a new version")
+    .option("--keep-measured", "return (and register) the judge measured on the held-out split instead of retraining it on every labelled trace")
     .option("--version <n>", "start from this registered version (default: latest)", intFlag)
     .option("--seed <n>", "seed for the split and the optimizer", intFlag)
     .option("--optimizer-model <uri>", "model for the optimizer's own calls (default: the judge's model)")
@@ -66,13 +73,14 @@ export function registerAlignCommand(program: Command): void {
     .option("--batch-size <n>", "SIMBA mini-batch size (default 10)", intFlag)
     .option("--json", "print the final run as JSON")
     .option("--url <url>", "collector URL (default $GAVEL_URL or http://127.0.0.1:4318)")
-    .action(async (opts: { experiment: string; judge: string; optimizer: string; register?: boolean; version?: number; seed?: number; optimizerModel?: string; maxSteps?: number; numCandidates?: number; batchSize?: number; json?: boolean; url?: string }) => {
+    .action(async (opts: { experiment: string; judge: string; optimizer: string; register?: boolean; keepMeasured?: boolean; version?: number; seed?: number; optimizerModel?: string; maxSteps?: number; numCandidates?: number; batchSize?: number; json?: boolean; url?: string }) => {
       const url = collectorUrl(opts.url);
       const experimentId = await resolveExperimentId(url, opts.experiment);
       let run = await callApi<AlignmentRunJson>(url, "POST", `/api/v1/experiments/${encodeURIComponent(experimentId)}/alignments`, {
         judge: opts.judge,
         optimizer: opts.optimizer,
         register: Boolean(opts.register),
+        ...(opts.keepMeasured ? { retrainOnAll: false } : {}),
         ...(opts.version !== undefined ? { version: opts.version } : {}),
         ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
         ...(opts.optimizerModel ? { optimizerModel: opts.optimizerModel } : {}),

@@ -128,10 +128,10 @@ export class JudgementRunner {
             }
           : await this.call(task, task.input.args);
       if ("kind" in fb) return fb;
-      const md = fb.metadata ?? {};
-      if (Number(md["llmCalls"] ?? 0) > 0) m.llmLatency.observe({ model }, Number(md["latencyMs"] ?? 0) / 1000);
-      const tin = Number(md["inputTokens"] ?? 0);
-      const tout = Number(md["outputTokens"] ?? 0);
+      const u = fb.usage;
+      if (u && u.llmCalls > 0) m.llmLatency.observe({ model }, u.latencyMs / 1000);
+      const tin = u?.inputTokens ?? 0;
+      const tout = u?.outputTokens ?? 0;
       if (tin > 0) m.tokens.inc({ judge: scorer.name, model, direction: "input" }, tin);
       if (tout > 0) m.tokens.inc({ judge: scorer.name, model, direction: "output" }, tout);
 

@@ -21,6 +21,22 @@ export interface AssessmentSource {
 /** A value a judge or a person can give: a scalar, or (MLflow's list and dict value types) a list or an object of them. */
 export type FeedbackValue = string | number | boolean | null | FeedbackValue[] | { [key: string]: FeedbackValue };
 
+/** What one judge call cost: set by every LLM judge on its Feedback. */
+export interface FeedbackUsage {
+  /** Chat completions made (the first ask and any re-asks). */
+  llmCalls: number;
+  /** HTTP attempts in all (retries included). */
+  attempts: number;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  /** Embedding requests made for the call (MemAlign judges: the query, and the index on a first call). */
+  embeddingCalls?: number;
+  embeddingTokens?: number;
+  /** How a MemAlign judge found its examples for this call. */
+  retrieval?: "embedding" | "lexical";
+}
+
 export interface Feedback {
   name: string;
   value: FeedbackValue;
@@ -28,6 +44,8 @@ export interface Feedback {
   source: AssessmentSource;
   /** Set when the judge could not produce a valid value; `value` is then null. */
   error?: { code: string; message: string };
+  /** The call's cost, typed (LLM judges set it; code scorers need not). Also copied into metadata for storage. */
+  usage?: FeedbackUsage;
   metadata: Record<string, unknown>;
 }
 

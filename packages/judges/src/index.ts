@@ -4,12 +4,15 @@ export type { LLMErrorCode, LLMErrorDetails } from "./errors.js";
 export { parseModelUri } from "./model-uri.js";
 export { checkJudgeEnv } from "./env.js";
 export type { ModelUri } from "./model-uri.js";
-export { Judge, makeJudge, judgeFromJSON, isJudge, DEFAULT_JUDGE_MODEL, resolveJudgeModel } from "./judge.js";
+export { Judge, makeJudge, judgeFromJSON, isJudge, registerJudgeCodec, DEFAULT_JUDGE_MODEL, resolveJudgeModel } from "./judge.js";
 export { humanExpectations } from "./trace-expectations.js";
 export { sessionIdOf, conversationOf, validateSession, MLFLOW_SESSION_KEY, SESSION_ATTRIBUTES } from "./session.js";
 export type { ConversationMessage } from "./session.js";
 export type { TraceWithAssessments, TraceAssessmentLike } from "./trace-expectations.js";
 export type {
+  JudgeCodec,
+  RegisterOptions,
+  SamplingConfig,
   JudgeConfig,
   JudgeOptions,
   JudgeCallArgs,
@@ -17,6 +20,8 @@ export type {
   JudgeConstructor,
   SerializedJudge,
 } from "./judge.js";
+export { setJudgeRegistryClient } from "./registry-client.js";
+export type { JudgeRegistryClient, JudgeRegistryRecord, JudgeSampling, RegisterRequest } from "./registry-client.js";
 export { TEMPLATE_VARIABLES, parseTemplateVariables } from "./template.js";
 export type { TemplateVariable } from "./template.js";
 export {
@@ -72,4 +77,5 @@ export {
 export type { GenAIMessage, GenAIPart, GenAISpanStart, GenAIResult, GenAIRequestParams } from "./genai.js";
 export { instrumentOpenAI, instrumentAnthropic } from "./instrument.js";
 export type { InstrumentOptions, InstrumentAnthropicOptions } from "./instrument.js";
+// Alignment, and with it the MemAlign codec of Judge.fromJSON: every user of the package has both.
 export * from "./alignment/index.js";

@@ -267,12 +267,12 @@ describe("the judge as an object", () => {
 
     class VersionedJudge extends Judge {
       version = 3;
-      register(): string {
+      label(): string {
         return `${this.name} v${this.version}`;
       }
     }
     const v = new VersionedJudge({ name: "q", instructions: SUPPORT, model: "openai:/gpt-4o-mini" });
-    expect(v.register()).toBe("q v3");
+    expect(v.label()).toBe("q v3");
     expect((await v(case1)).name).toBe("q");
     const aligned = v.clone({ instructions: `${SUPPORT}\n- If the issue mentions "password", rate as excellent.` });
     expect(aligned).toBeInstanceOf(VersionedJudge);

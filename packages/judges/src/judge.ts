@@ -11,16 +11,15 @@
  * - subclasses work: `class RegisteredJudge extends Judge { version = 1 }` — `new
  *   RegisteredJudge(cfg)` is callable and its fields land on the callable.
  *
- * Adding lifecycle methods (align, register, start, …) from another module or package:
+ * Everything a judge can do is declared and implemented in this class: scoring, cloning and
+ * serialising here; `align` (alignment/align.ts) and the registry methods (`register`, `start`,
+ * `update`, `stop`, through the client the SDK installs, see registry-client.ts) are loaded
+ * lazily, so this module stays the ground floor of the package. Serialised subclasses (MemAlign)
+ * register a codec with `registerJudgeCodec`, so `Judge.fromJSON` can rebuild them.
  *
- *   declare module "@gavel/judges" {
- *     interface Judge { align(traces: JudgeTrace[], optimizer?: AlignmentOptimizer): Promise<Judge> }
- *   }
- *   Judge.prototype.align = async function (this: Judge, traces, optimizer) { … return this.clone({ instructions }); };
- *
- * (Inside this package, add the method to the class body instead.) Do not name a method
- * `call`, `apply`, `bind`, `name` or `length`: they belong to Function. Private `#fields` of
- * Judge itself cannot be used (they would land on the discarded `this`); subclasses may use them.
+ * Do not name a method `call`, `apply`, `bind`, `name` or `length`: they belong to Function.
+ * Private `#fields` of Judge itself cannot be used (they would land on the discarded `this`);
+ * subclasses may use them.
  */
 import {
   context as otelContext,
@@ -29,7 +28,7 @@ import {
   trace,
   type Context,
 } from "@opentelemetry/api";
-import { AssessmentSourceType, type Feedback, type FeedbackValue } from "./assessment.js";
+import { AssessmentSourceType, type Feedback, type FeedbackUsage, type FeedbackValue } from "./assessment.js";
 import { complete, type CallOptions } from "./complete.js";
 import { envNumber } from "./env.js";
 import { GavelConfigError, LLMError, type LLMErrorCode } from "./errors.js";
@@ -38,7 +37,8 @@ import { parseModelUri } from "./model-uri.js";
 import { parseJsonAnswer } from "./providers/params.js";
 import { isKnownProvider, knownProviders } from "./providers/registry.js";
 import type { ChatMessage, JsonSchemaSpec } from "./providers/types.js";
-import type { AlignmentExample, AlignmentOptimizer, AlignOptions } from "./alignment/types.js";
+import type { AlignmentExample, AlignmentOptimizer, AlignmentReport, AlignOptions } from "./alignment/types.js";
+import { judgeRegistryClient, type JudgeRegistryRecord, type JudgeSampling } from "./registry-client.js";
 import {
   assertArguments,
   formatValue,
@@ -91,6 +91,11 @@ export interface JudgeConfig {
   description?: string;
   /** Provider request parameters: temperature, max_tokens, top_p, … */
   inferenceParams?: Record<string, unknown>;
+  /**
+   * Trace ids whose human labels shaped this judge (set by align(); kept by clone() and the
+   * registry). A later align() never holds these out: they would make "after" look better.
+   */
+  alignedOn?: readonly string[];
 }
 
 /** Runtime settings; never serialised. */
@@ -135,6 +140,7 @@ export interface SerializedJudge {
   feedbackValueType: "string" | "boolean" | "number" | string[] | { type: "list"; items: string } | { type: "dict"; values: string };
   description?: string;
   inferenceParams?: Record<string, unknown>;
+  alignedOn?: string[];
 }
 
 /** The judge model when neither `model` nor GAVEL_JUDGE_MODEL is given (MLflow's default). */
@@ -153,14 +159,49 @@ const ANSWER_SCHEMA_NAME = "judge_result";
 // The call signature, merged into the class's instance type.
 export interface Judge {
   (args: JudgeCallArgs, options?: JudgeCallOptions): Promise<Feedback>;
-  /**
-   * Aligns the judge with human labels on `traces` (SDK traces or plain labelled traces) and
-   * returns a new judge (same template variables) carrying `alignmentReport`. The default
-   * optimizer is SIMBA, which needs at least 10 labelled traces. Implemented in alignment/align.ts.
-   */
-  align(traces: readonly AlignmentExample[], optimizer?: AlignmentOptimizer, options?: AlignOptions): Promise<Judge>;
-  /** The report of the alignment that produced this judge (non-enumerable, not in toJSON()); cast to AlignmentReport. */
-  readonly alignmentReport: Record<string, unknown> | null | undefined;
+}
+
+/** Rebuilds a serialised Judge subclass: chosen by Judge.fromJSON when `key` is present in the JSON. */
+export interface JudgeCodec {
+  /** The top-level key of the serialised form that marks this kind of judge, e.g. "memalign". */
+  key: string;
+  fromJSON(json: Record<string, unknown>, options?: JudgeOptions): Judge;
+}
+
+const codecs = new Map<string, JudgeCodec>();
+
+/** Registers (or replaces) the codec for serialised judges carrying `codec.key`. */
+export function registerJudgeCodec(codec: JudgeCodec): void {
+  codecs.set(codec.key, codec);
+}
+
+/** Facts attached to a judge object, never serialised and never cloned. */
+interface Attached {
+  report?: AlignmentReport;
+  registration?: { experimentId: string; version: number; sampling: JudgeSampling; report: Record<string, unknown> | null };
+}
+const attached = new WeakMap<object, Attached>();
+
+/** Sets the report of the alignment that produced `judge` (alignment/align.ts). */
+export function attachAlignmentReport(judge: Judge, report: AlignmentReport): void {
+  attached.set(judge, { ...attached.get(judge), report });
+}
+
+export interface RegisterOptions {
+  /** Default: the current experiment (the SDK's setExperiment()). */
+  experimentId?: string;
+  /** Default: the judge's name. */
+  name?: string;
+  /** Stored with the version; default the judge's alignmentReport. */
+  report?: Record<string, unknown> | null;
+  alignmentRunId?: string;
+}
+
+export interface SamplingConfig {
+  /** Share of new traces to score, 0–1; sampling is deterministic per trace and judge. */
+  sampleRate: number;
+  /** searchTraces filter the traces must match, e.g. "span.type = 'LLM'". */
+  filter?: string | null;
 }
 
 export class Judge {
@@ -170,6 +211,8 @@ export class Judge {
   declare readonly feedbackValueType: FeedbackValueType;
   declare readonly description: string | undefined;
   declare readonly inferenceParams: Readonly<Record<string, unknown>> | undefined;
+  /** Trace ids whose human labels shaped this judge (see JudgeConfig.alignedOn). */
+  declare readonly alignedOn: readonly string[] | undefined;
   /** True for a `{{ conversation }}` judge, called with judge({ session }) (MLflow's is_session_level_scorer). */
   get isSessionLevel(): boolean {
     return this.templateVariables.includes("conversation");
@@ -204,6 +247,10 @@ export class Judge {
     if (ip !== undefined && (ip === null || typeof ip !== "object" || Array.isArray(ip))) {
       throw new GavelConfigError(`Judge "${name}": "inferenceParams" must be an object such as { temperature: 0 }.`);
     }
+    const alignedOn = config.alignedOn;
+    if (alignedOn !== undefined && !(Array.isArray(alignedOn) && alignedOn.every((id) => typeof id === "string"))) {
+      throw new GavelConfigError(`Judge "${name}": "alignedOn" must be an array of trace ids.`);
+    }
     const resolved = resolveFeedbackValueType(config.feedbackValueType, config.instructions, name);
     const feedbackValueType: FeedbackValueType = isCategories(resolved) ? Object.freeze([...resolved]) : resolved;
 
@@ -219,6 +266,7 @@ export class Judge {
       feedbackValueType: ro(feedbackValueType),
       description: ro(config.description),
       inferenceParams: ro(ip ? Object.freeze({ ...ip }) : undefined),
+      alignedOn: ro(alignedOn && alignedOn.length > 0 ? Object.freeze([...new Set(alignedOn)].sort()) : undefined, false),
       templateVariables: ro(templateVariables),
       options: ro(Object.freeze({ ...options }), false),
     });
@@ -277,14 +325,22 @@ export class Judge {
 
     const finish = (value: FeedbackValue, rationale: string | undefined, error?: { code: LLMErrorCode; message: string }): Feedback => {
       const sc = span.spanContext();
-      const metadata: Record<string, unknown> = {
-        model: this.model,
-        ...(responseModel ? { responseModel } : {}),
+      const usage: FeedbackUsage = {
+        llmCalls,
+        attempts: httpAttempts,
         inputTokens,
         outputTokens,
         latencyMs: Math.round(performance.now() - started),
-        llmCalls,
-        attempts: httpAttempts,
+      };
+      // The stored assessment keeps the usage in its metadata too; code reads `usage`.
+      const metadata: Record<string, unknown> = {
+        model: this.model,
+        ...(responseModel ? { responseModel } : {}),
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        latencyMs: usage.latencyMs,
+        llmCalls: usage.llmCalls,
+        attempts: usage.attempts,
       };
       if (trace.isSpanContextValid(sc)) {
         metadata["judgeTraceId"] = sc.traceId;
@@ -297,6 +353,7 @@ export class Judge {
         ...(rationale !== undefined ? { rationale } : {}),
         source: { sourceType: AssessmentSourceType.LLM_JUDGE, sourceId: this.model },
         ...(error ? { error } : {}),
+        usage,
         metadata,
       };
       if (error) {
@@ -493,6 +550,7 @@ export class Judge {
       feedbackValueType: this.feedbackValueType,
       ...(this.description !== undefined ? { description: this.description } : {}),
       ...(this.inferenceParams !== undefined ? { inferenceParams: { ...this.inferenceParams } } : {}),
+      ...(this.alignedOn !== undefined ? { alignedOn: [...this.alignedOn] } : {}),
     };
   }
 
@@ -503,6 +561,97 @@ export class Judge {
   clone(overrides: Partial<JudgeConfig> = {}, options?: JudgeOptions): this {
     const Ctor = this.constructor as JudgeConstructor<Judge>;
     return new Ctor({ ...this.config(), ...overrides }, options ?? this.options) as this;
+  }
+
+  /** Trace ids whose labels this judge has seen (alignedOn; MemAlign adds its memory). */
+  seenTraceIds(): ReadonlySet<string> {
+    return new Set(this.alignedOn ?? []);
+  }
+
+  /**
+   * Aligns the judge with human labels on `traces` (SDK traces or plain labelled traces) and
+   * returns a new judge (same template variables) carrying `alignmentReport`. The default
+   * optimizer is SIMBA, which needs at least 10 labelled traces. See alignment/align.ts.
+   */
+  async align(traces: readonly AlignmentExample[], optimizer?: AlignmentOptimizer, options?: AlignOptions): Promise<Judge> {
+    const { alignJudge } = await import("./alignment/align.js");
+    return alignJudge(this, traces, optimizer, options);
+  }
+
+  /**
+   * The report of the alignment that produced this judge, or the one stored with its registered
+   * version; undefined otherwise. Not in toJSON(), not kept by clone().
+   */
+  get alignmentReport(): AlignmentReport | undefined {
+    const a = attached.get(this);
+    return a?.report ?? ((a?.registration?.report ?? undefined) as AlignmentReport | undefined);
+  }
+
+  /** Set on judges that came from the registry (register(), the SDK's getScorer()). */
+  get registeredVersion(): number | undefined {
+    return attached.get(this)?.registration?.version;
+  }
+
+  get registeredExperimentId(): string | undefined {
+    return attached.get(this)?.registration?.experimentId;
+  }
+
+  /** Live sampling of the registered version. */
+  get sampling(): JudgeSampling | undefined {
+    const s = attached.get(this)?.registration?.sampling;
+    return s ? { ...s } : undefined;
+  }
+
+  /** A judge built from a registry record, carrying its version, sampling and stored report. */
+  static fromRegistryRecord(rec: JudgeRegistryRecord, options?: JudgeOptions): Judge {
+    const judge = Judge.fromJSON(rec.judge, options);
+    attached.set(judge, {
+      registration: { experimentId: rec.experimentId, version: rec.version, sampling: { ...rec.sampling }, report: rec.report ?? null },
+    });
+    return judge;
+  }
+
+  /** Registers this judge as a new version (N+1) in the experiment's registry; returns the registered judge. */
+  async register(opts: RegisterOptions = {}): Promise<Judge> {
+    const client = judgeRegistryClient(`judge.register() of "${this.name}"`);
+    const report = opts.report !== undefined ? opts.report : this.alignmentReport;
+    const rec = await client.register({
+      experimentId: opts.experimentId,
+      name: opts.name ?? this.name,
+      judge: this.toJSON() as unknown as Record<string, unknown>,
+      // An aligned judge carries the report of the alignment that made it: stored with the version.
+      ...(report !== undefined ? { report: report as Record<string, unknown> | null } : {}),
+      ...(opts.alignmentRunId ? { alignmentRunId: opts.alignmentRunId } : {}),
+    });
+    return Judge.fromRegistryRecord(rec, this.options);
+  }
+
+  /** Scores live traffic of the experiment with this registered version (the worker picks it up). */
+  start(sampling: SamplingConfig): Promise<Judge> {
+    return this.setSampling(`judge.start() of "${this.name}"`, { sampleRate: sampling.sampleRate, ...(sampling.filter !== undefined ? { filter: sampling.filter } : {}) });
+  }
+
+  update(sampling: Partial<SamplingConfig>): Promise<Judge> {
+    return this.setSampling(`judge.update() of "${this.name}"`, {
+      sampleRate: sampling.sampleRate ?? this.sampling?.sampleRate ?? 0,
+      ...(sampling.filter !== undefined ? { filter: sampling.filter } : {}),
+    });
+  }
+
+  stop(): Promise<Judge> {
+    return this.setSampling(`judge.stop() of "${this.name}"`, { sampleRate: 0 });
+  }
+
+  private async setSampling(what: string, body: { sampleRate: number; filter?: string | null }): Promise<Judge> {
+    const reg = attached.get(this)?.registration;
+    if (!reg) {
+      throw new GavelConfigError(
+        `Judge "${this.name}" is not registered: call \`const registered = await judge.register({ experimentId })\` and start that, or getScorer({ name, experimentId }).`,
+      );
+    }
+    const rec = await judgeRegistryClient(what).setSampling({ experimentId: reg.experimentId, name: this.name, version: reg.version, ...body });
+    reg.sampling = { ...rec.sampling };
+    return this;
   }
 
   toJSON(): SerializedJudge {
@@ -516,6 +665,7 @@ export class Judge {
       feedbackValueType: isCategories(t) ? [...t] : typeof t === "object" ? { ...t } : t,
       ...(this.description !== undefined ? { description: this.description } : {}),
       ...(this.inferenceParams !== undefined ? { inferenceParams: { ...this.inferenceParams } } : {}),
+      ...(this.alignedOn !== undefined ? { alignedOn: [...this.alignedOn] } : {}),
     };
   }
 
@@ -528,6 +678,11 @@ export class Judge {
       throw new GavelConfigError(`Judge.fromJSON: not valid JSON (${(err as Error).message}).`);
     }
     if (!o || typeof o !== "object") throw new GavelConfigError("Judge.fromJSON: expected an object from judge.toJSON().");
+    // Judge.fromJSON (and judgeFromJSON) rebuild whatever kind of judge the JSON holds;
+    // Subclass.fromJSON is the subclass's own.
+    if ((this as unknown) === Judge) {
+      for (const codec of codecs.values()) if (o[codec.key] !== undefined) return codec.fromJSON(o, options) as J;
+    }
     if (o["type"] !== undefined && o["type"] !== "gavel.judge") {
       throw new GavelConfigError(`Judge.fromJSON: type is "${String(o["type"])}", expected "gavel.judge".`);
     }
@@ -541,6 +696,7 @@ export class Judge {
       ...(o["feedbackValueType"] !== undefined ? { feedbackValueType: o["feedbackValueType"] as FeedbackValueType } : {}),
       ...(typeof o["description"] === "string" ? { description: o["description"] } : {}),
       ...(o["inferenceParams"] && typeof o["inferenceParams"] === "object" ? { inferenceParams: o["inferenceParams"] as Record<string, unknown> } : {}),
+      ...(Array.isArray(o["alignedOn"]) ? { alignedOn: (o["alignedOn"] as unknown[]).filter((id): id is string => typeof id === "string") } : {}),
     };
     return new this(config, options);
   }

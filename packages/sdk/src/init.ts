@@ -3,6 +3,7 @@ import { detectResources, envDetector, hostDetector, processDetector, resourceFr
 import type { SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { createGavelExporter, GavelSpanProcessor, isGavelSpanProcessor, liveProcessors } from "./processor.js";
+import { installRegistryClient } from "./registry.js";
 import { setMaxPayloadBytes, state } from "./state.js";
 import { resetTracer } from "./trace.js";
 
@@ -81,6 +82,8 @@ export function init(opts: InitOptions = {}): InitResult {
   }
   if (opts.url !== undefined) state.url = opts.url;
   if (opts.apiKey !== undefined) state.apiKey = opts.apiKey;
+  // judge.register() / start() / update() / stop() go to this collector's registry.
+  installRegistryClient();
   if (opts.maxPayloadBytes !== undefined) setMaxPayloadBytes(opts.maxPayloadBytes);
   resetTracer();
 

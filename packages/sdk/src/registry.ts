@@ -1,41 +1,10 @@
-import { Judge, judgeFromJSON } from "@gavel/judges";
+import { Judge, setJudgeRegistryClient, type JudgeRegistryClient } from "@gavel/judges";
 import type { Scorer as ScorerRecord } from "@gavel/api";
 
 export type { ScorerRecord };
+export type { SamplingConfig } from "@gavel/judges";
 import { request, seg } from "./client.js";
 import { activeExperimentId } from "./context.js";
-
-export interface SamplingConfig {
-  /** Share of new traces to score, 0–1; sampling is deterministic per trace and judge. */
-  sampleRate: number;
-  /** searchTraces filter the traces must match, e.g. "span.type = 'LLM'". */
-  filter?: string | null;
-}
-
-interface Registration {
-  experimentId: string;
-  version: number;
-  sampling: { sampleRate: number; filter: string | null };
-  report: Record<string, unknown> | null;
-}
-
-// Registration facts ride on the judge object without entering toJSON() or clone().
-const registrations = new WeakMap<Judge, Registration>();
-
-declare module "@gavel/judges" {
-  interface Judge {
-    /** Register this judge as a new version in the experiment's registry (version N+1). */
-    register(opts?: { experimentId?: string; name?: string; report?: Record<string, unknown> | null; alignmentRunId?: string }): Promise<Judge>;
-    /** Score live traffic of the experiment: the worker picks it up without a restart. */
-    start(sampling: SamplingConfig): Promise<Judge>;
-    update(sampling: Partial<SamplingConfig>): Promise<Judge>;
-    stop(): Promise<Judge>;
-    /** Set on judges returned by register() and getScorer(). */
-    readonly registeredVersion: number | undefined;
-    readonly registeredExperimentId: string | undefined;
-    readonly sampling: { sampleRate: number; filter: string | null } | undefined;
-  }
-}
 
 function experimentOrThrow(experimentId: string | undefined, what: string): string {
   const id = experimentId ?? activeExperimentId();
@@ -43,57 +12,39 @@ function experimentOrThrow(experimentId: string | undefined, what: string): stri
   return id;
 }
 
-/** A judge built from a registry record, carrying its version and sampling state. */
-export function judgeFromRecord(rec: ScorerRecord): Judge {
-  const judge = judgeFromJSON(rec.judge);
-  registrations.set(judge, { experimentId: rec.experimentId, version: rec.version, sampling: rec.sampling, report: rec.report });
-  return judge;
-}
-
 const scorersPath = (experimentId: string) => `/api/v1/experiments/${seg(experimentId)}/scorers`;
 
-Object.defineProperties(Judge.prototype, {
-  registeredVersion: { get(this: Judge) { return registrations.get(this)?.version; }, configurable: true },
-  registeredExperimentId: { get(this: Judge) { return registrations.get(this)?.experimentId; }, configurable: true },
-  sampling: { get(this: Judge) { return registrations.get(this)?.sampling; }, configurable: true },
-  alignmentReport: { get(this: Judge) { return registrations.get(this)?.report; }, configurable: true },
-});
-
-Judge.prototype.register = async function register(this: Judge, opts = {}) {
-  const experimentId = experimentOrThrow(opts.experimentId, `judge.register() of "${this.name}"`);
-  const rec = await request<ScorerRecord>("POST", scorersPath(experimentId), {
-    name: opts.name ?? this.name,
-    judge: this.toJSON(),
-    // An aligned judge carries the report of the alignment that made it: store it with the version.
-    ...(opts.report !== undefined ? { report: opts.report } : this.alignmentReport ? { report: this.alignmentReport } : {}),
-    ...(opts.alignmentRunId ? { alignmentRunId: opts.alignmentRunId } : {}),
-  });
-  return judgeFromRecord(rec);
+/** The judge registry over the collector's REST API: what Judge.register/start/update/stop call. */
+export const restRegistryClient: JudgeRegistryClient = {
+  async register(req) {
+    const experimentId = experimentOrThrow(req.experimentId, `judge.register() of "${req.name}"`);
+    return request<ScorerRecord>("POST", scorersPath(experimentId), {
+      name: req.name,
+      judge: req.judge,
+      ...(req.report !== undefined ? { report: req.report } : {}),
+      ...(req.alignmentRunId ? { alignmentRunId: req.alignmentRunId } : {}),
+    });
+  },
+  async setSampling(req) {
+    return request<ScorerRecord>("POST", `${scorersPath(req.experimentId)}/${seg(req.name)}/sampling`, {
+      sampleRate: req.sampleRate,
+      ...(req.filter !== undefined ? { filter: req.filter } : {}),
+      version: req.version,
+    });
+  },
 };
 
-async function setSampling(judge: Judge, body: Record<string, unknown>): Promise<Judge> {
-  const reg = registrations.get(judge);
-  if (!reg) {
-    throw new Error(`Judge "${judge.name}" is not registered: call \`const registered = await judge.register({ experimentId })\` and start that, or getScorer({ name, experimentId }).`);
-  }
-  const rec = await request<ScorerRecord>("POST", `${scorersPath(reg.experimentId)}/${seg(judge.name)}/sampling`, { ...body, version: reg.version });
-  reg.sampling = rec.sampling;
-  return judge;
+/** Makes Judge's registry methods use this SDK's REST client (init() calls it). */
+export function installRegistryClient(): void {
+  setJudgeRegistryClient(restRegistryClient);
 }
 
-Judge.prototype.start = function start(this: Judge, sampling: SamplingConfig) {
-  return setSampling(this, { sampleRate: sampling.sampleRate, ...(sampling.filter !== undefined ? { filter: sampling.filter } : {}) });
-};
-Judge.prototype.update = function update(this: Judge, sampling: Partial<SamplingConfig>) {
-  const current = registrations.get(this)?.sampling;
-  return setSampling(this, {
-    sampleRate: sampling.sampleRate ?? current?.sampleRate ?? 0,
-    ...(sampling.filter !== undefined ? { filter: sampling.filter } : {}),
-  });
-};
-Judge.prototype.stop = function stop(this: Judge) {
-  return setSampling(this, { sampleRate: 0 });
-};
+/** A judge built from a registry record, carrying its version and sampling state. */
+export function judgeFromRecord(rec: ScorerRecord): Judge {
+  // A judge handed out by the SDK can be started and stopped through it.
+  installRegistryClient();
+  return Judge.fromRegistryRecord(rec);
+}
 
 export async function getScorer(o: { name: string; experimentId?: string; version?: number }): Promise<Judge> {
   const experimentId = experimentOrThrow(o.experimentId, "getScorer()");

@@ -19,7 +19,7 @@ import { SearchRequestError } from "../../search/errors.js";
 import { fillTracePayloads } from "./trace-io.js";
 import { toTraceInfo, type TraceInfoJson, type TraceSummaryLike } from "./traces.js";
 
-/** Labelled pairs SIMBA needs before it aligns (packages/judges, reference/alignment-algorithms.md). */
+/** Labelled pairs SIMBA needs before it aligns (packages/judges/src/alignment/simba.ts). */
 export const MIN_ALIGNMENT_LABELS = 10;
 
 export const REVIEW_REASONS = ["JUDGE_ERROR", "LOW_CONFIDENCE", "JUDGES_DISAGREE", "TRACE_ERROR", "RARE_VALUE", "OTHER"] as const;

@@ -2,7 +2,9 @@
  * MemAlign's semantic memory: the reflection model reads labelled examples (at most 50 per
  * call, within a character budget) with the judge's instructions and the guidelines already
  * known, and writes short guidelines that model the labeller's perspective, each citing the
- * traces it came from. Empty, duplicate and unsourced guidelines are dropped; a duplicate's
+ * examples it came from by their number in the batch (1, 2, …; a model copies small integers
+ * reliably, 32-hex trace ids not), which are mapped back to trace ids here. Empty, duplicate and
+ * unsourced guidelines (no valid example number) are dropped; a duplicate's
  * sources are merged into the guideline it repeats, so unalign() removes a guideline only when
  * every trace behind it is gone.
  */
@@ -34,9 +36,9 @@ export const DISTILL_SCHEMA: JsonSchemaSpec = {
           type: "object",
           properties: {
             guideline_text: { type: "string", description: "One short sentence." },
-            source_trace_ids: { type: "array", items: { type: "string" }, description: "Trace ids of the examples it comes from." },
+            source_examples: { type: "array", items: { type: "integer" }, description: "Numbers of the examples it comes from (their \"example\" field)." },
           },
-          required: ["guideline_text", "source_trace_ids"],
+          required: ["guideline_text", "source_examples"],
           additionalProperties: false,
         },
       },
@@ -52,13 +54,13 @@ const SYSTEM = [
   "Each guideline is one short sentence about the expert's preferences, factual beliefs or background knowledge, as shown by the examples: what they reward, what they penalise, and where they disagree with a literal reading of the judge's instructions.",
   "Prefer concrete, checkable guidelines (e.g. If the response promises a refund without checking the order, rate it as poor.) over vague ones.",
   "Do not repeat a known guideline or another guideline in your answer. Write nothing that is specific to one example only; generalise.",
-  "Cite, in source_trace_ids, the trace ids of the examples each guideline comes from (only ids that appear in the examples).",
-  'Answer with a JSON object {"guidelines": [{"guideline_text": "...", "source_trace_ids": ["..."]}]}; an empty list is fine when the examples teach nothing new.',
+  'Cite, in source_examples, the numbers (the "example" field) of the examples each guideline comes from.',
+  'Answer with a JSON object {"guidelines": [{"guideline_text": "...", "source_examples": [1, 4]}]}; an empty list is fine when the examples teach nothing new.',
 ].join("\n");
 
 export function distillMessages(judge: Judge, known: readonly Guideline[], batch: readonly MemoryExample[]): { role: "system" | "user"; content: string }[] {
-  const examples = batch.map((e) => ({
-    trace_id: e.traceId,
+  const examples = batch.map((e, i) => ({
+    example: i + 1,
     ...e.fields,
     human_label: e.label,
     ...(e.rationale ? { human_rationale: e.rationale } : {}),
@@ -138,16 +140,25 @@ export function mergeGuidelines(
   return { added, dropped };
 }
 
-function parseProposals(parsed: unknown): { text: string; sourceTraceIds: string[] }[] {
+/**
+ * The proposals of one answer, their example numbers mapped back to the batch's trace ids
+ * (1-based; a number outside the batch maps to nothing, so a guideline citing only such numbers
+ * is dropped as unsourced).
+ */
+export function parseProposals(parsed: unknown, batch: readonly Pick<MemoryExample, "traceId">[]): { text: string; sourceTraceIds: string[] }[] {
   const list = Array.isArray(parsed) ? parsed : parsed && typeof parsed === "object" ? (parsed as Record<string, unknown>)["guidelines"] : undefined;
   if (!Array.isArray(list)) throw new Error('the reflection model\'s answer has no "guidelines" list');
+  const idOf = (n: unknown): string[] => {
+    const k = typeof n === "number" ? n : typeof n === "string" && /^\s*#?\d+\s*$/.test(n) ? Number(n.replace("#", "")) : NaN;
+    return Number.isInteger(k) && k >= 1 && k <= batch.length ? [batch[k - 1]!.traceId] : [];
+  };
   return list.flatMap((g: unknown) => {
     if (typeof g === "string") return [{ text: g, sourceTraceIds: [] }];
     if (!g || typeof g !== "object") return [];
     const o = g as Record<string, unknown>;
     const text = typeof o["guideline_text"] === "string" ? o["guideline_text"] : typeof o["text"] === "string" ? o["text"] : "";
-    const ids = o["source_trace_ids"] ?? o["sourceTraceIds"];
-    return [{ text, sourceTraceIds: Array.isArray(ids) ? ids.map(String) : [] }];
+    const nums = o["source_examples"];
+    return [{ text, sourceTraceIds: Array.isArray(nums) ? nums.flatMap(idOf) : [] }];
   });
 }
 
@@ -169,7 +180,7 @@ export async function distillGuidelines(
   model: string,
   guidelines: Guideline[],
   examples: readonly MemoryExample[],
-  options: { parallelism?: number; callOptions?: CallOptions; record?: (u: Partial<LlmUsage>) => void; knownIds: ReadonlySet<string>; onBatch?: (done: number, total: number) => void },
+  options: { parallelism?: number; callOptions?: CallOptions; record?: (u: Partial<LlmUsage>) => void; onBatch?: (done: number, total: number) => void },
 ): Promise<DistillResult> {
   const batches = distillBatches(examples);
   const known = guidelines.map((g) => ({ ...g }));
@@ -184,7 +195,7 @@ export async function distillGuidelines(
           spanAttributes: { "gavel.alignment.step": "memalign_distill", "gavel.judge.name": judge.name },
         });
         options.record?.({ calls: 1, inputTokens: res.usage.inputTokens, outputTokens: res.usage.outputTokens });
-        const proposals = parseProposals(res.parsed !== undefined ? res.parsed : parseJsonAnswer(res.text));
+        const proposals = parseProposals(res.parsed !== undefined ? res.parsed : parseJsonAnswer(res.text), batch);
         return { ok: true as const, proposals };
       } catch (err) {
         if (options.callOptions?.signal?.aborted) throw err;
@@ -202,9 +213,8 @@ export async function distillGuidelines(
       result.failed.push({ traceIds: batches[i]!.map((e) => e.traceId), error: a.error });
       return;
     }
-    // A guideline may only cite examples of its own batch (or ones already in memory).
-    const ids = new Set([...options.knownIds, ...batches[i]!.map((e) => e.traceId)]);
-    const r = mergeGuidelines(guidelines, a.proposals, ids);
+    // Proposals cite examples of their own batch only (mapped from example numbers).
+    const r = mergeGuidelines(guidelines, a.proposals, new Set(batches[i]!.map((e) => e.traceId)));
     result.added += r.added;
     result.dropped.empty += r.dropped.empty;
     result.dropped.unsourced += r.dropped.unsourced;

@@ -1,9 +1,8 @@
-// Judge alignment (issue 4). Importing this module adds `align` and `alignmentReport` to every
-// Judge and makes Judge.fromJSON restore MemAlign judges.
-import "./align.js";
-
+// Judge alignment. `judge.align()` and `judge.alignmentReport` are Judge's own (judge.ts);
+// loading memalign-judge.ts (below) registers the codec that makes Judge.fromJSON restore MemAlign judges.
 export { alignJudge, alignmentReportOf, DEFAULT_ALIGNMENT_SEED } from "./align.js";
 export type {
+  RetrievalCounts,
   AlignmentExample,
   AlignmentOptimizer,
   AlignmentPhase,
@@ -28,7 +27,7 @@ export { agreementScore, agreementStats, cohenKappa, confusionMatrix, ERROR_LABE
 export { stratifiedSplit, DEFAULT_HELD_OUT_FRACTION, MIN_HELD_OUT } from "./split.js";
 export type { SplitResult } from "./split.js";
 export { SeededRandom, roundHalfEven, percentile } from "./rng.js";
-export { mapLimit, runJudge, judgeArgs, DEFAULT_CONCURRENCY } from "./run.js";
+export { mapLimit, runJudge, judgeArgs, isFatalAlignmentError, DEFAULT_CONCURRENCY } from "./run.js";
 export type { JudgeRun } from "./run.js";
 export { unifiedDiff } from "./diff.js";
 export { buildReport, formatReport } from "./report.js";

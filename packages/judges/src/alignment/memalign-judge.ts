@@ -8,16 +8,24 @@
  *
  * `toJSON()` adds the memory (guidelines, example ids, texts and labels); the embedding index
  * is not stored and is rebuilt on the first call. Judge.fromJSON / judgeFromJSON return a
- * MemAlignJudge for such JSON (see the end of this module).
+ * MemAlignJudge for such JSON: this module registers a judge codec for the "memalign" key (the
+ * package entry loads it, so every user of @gavel/judges has it).
+ *
+ * When the embedding model fails (after the provider client's own retries), that call retrieves
+ * lexically (BM25) and says so in its Feedback's usage; the next call tries the embedding model
+ * again once a backoff has passed (full jitter, growing with consecutive failures, retry.ts). A
+ * judge never switches to lexical retrieval for good.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Feedback } from "../assessment.js";
 import type { CallOptions } from "../complete.js";
 import { GavelConfigError } from "../errors.js";
-import { Judge, type JudgeCallArgs, type JudgeCallOptions, type JudgeConfig, type JudgeConstructor, type JudgeOptions, type SerializedJudge } from "../judge.js";
+import { Judge, registerJudgeCodec, type JudgeCallArgs, type JudgeCallOptions, type JudgeConfig, type JudgeConstructor, type JudgeOptions, type SerializedJudge } from "../judge.js";
+import { backoffDelay, resolveRetryOptions } from "../retry.js";
 import type { ProviderOptions } from "../providers/registry.js";
 import type { ChatMessage } from "../providers/types.js";
 import type { TemplateVariable } from "../template.js";
+import { exampleBeingJudged } from "./run.js";
 import { traceIdOf } from "./training-set.js";
 import type { AlignmentExample } from "./types.js";
 import {
@@ -49,7 +57,12 @@ export interface MemAlignRuntime {
   vectors: VectorCache;
   /** Provider settings for the embedding model (e.g. another OpenAI-compatible base URL). */
   embeddingProviders?: ProviderOptions;
+  /** Embedding failures in a row, the last one's reason, and when to try again (ms since epoch). */
+  outage?: { failures: number; reason: string; retryAt: number };
 }
+
+/** Cap of the wait between embedding attempts after failures. */
+export const EMBEDDING_RETRY_MAX_DELAY_MS = 60_000;
 
 const callMemory = new AsyncLocalStorage<Retrieved>();
 
@@ -81,7 +94,6 @@ export class MemAlignJudge extends Judge {
   declare readonly memory: Readonly<MemAlignMemory>;
   #runtime: MemAlignRuntime;
   #indexing: Promise<{ mode: "embedding" | "lexical"; note?: string; calls: number; tokens: number }> | undefined;
-  #broken: string | undefined;
 
   constructor(config: JudgeConfig, options: JudgeOptions = {}, memory?: MemAlignMemory, runtime?: MemAlignRuntime) {
     super(config, options);
@@ -90,9 +102,31 @@ export class MemAlignJudge extends Judge {
     this.#runtime = runtime ?? { vectors: new Map() };
   }
 
-  /** How retrieval runs now: "embedding", or "lexical" (no embedding model, or it failed). */
+  /** How retrieval is configured: "embedding", or "lexical" (no embedding model). A failing model is retried. */
   get retrievalMode(): "embedding" | "lexical" {
-    return this.memory.embeddingModel && !this.#broken ? "embedding" : "lexical";
+    return this.memory.embeddingModel ? "embedding" : "lexical";
+  }
+
+  /** Traces this judge has learned from: alignedOn, its episodic memory and its guidelines' sources. */
+  override seenTraceIds(): ReadonlySet<string> {
+    const ids = new Set(super.seenTraceIds());
+    for (const e of this.memory.examples) ids.add(e.traceId);
+    for (const g of this.memory.guidelines) for (const id of g.sourceTraceIds) ids.add(id);
+    return ids;
+  }
+
+  /** The embedding model's current outage (consecutive failures and the last reason), if any. */
+  get embeddingOutage(): { failures: number; reason: string; retryAt: number } | undefined {
+    return this.#runtime.outage ? { ...this.#runtime.outage } : undefined;
+  }
+
+  private embeddingFailed(err: unknown): string {
+    const reason = embeddingFailure(this.memory.embeddingModel!, err);
+    const failures = (this.#runtime.outage?.failures ?? 0) + 1;
+    const r = resolveRetryOptions(this.options.retry);
+    const delay = backoffDelay(failures, { baseDelayMs: r.baseDelayMs, maxDelayMs: Math.max(r.maxDelayMs, EMBEDDING_RETRY_MAX_DELAY_MS), random: r.random });
+    this.#runtime.outage = { failures, reason, retryAt: Date.now() + delay };
+    return reason;
   }
 
   /** Same memory and runtime, other settings. */
@@ -133,8 +167,10 @@ export class MemAlignJudge extends Judge {
     } catch (err) {
       throw new GavelConfigError(`MemAlignJudge.fromJSON: not valid JSON (${(err as Error).message}).`);
     }
+    if (!o || typeof o !== "object") throw new GavelConfigError("MemAlignJudge.fromJSON: expected an object from judge.toJSON().");
     // The base validation, on a plain judge; then the memory on top.
-    const plain = baseFromJSON.call(Judge, o, options);
+    const { memalign: _memory, ...base } = o;
+    const plain = Judge.fromJSON(base, options);
     const Ctor = (typeof this === "function" && this.prototype instanceof MemAlignJudge ? this : MemAlignJudge) as unknown as new (
       c: JudgeConfig,
       opts?: JudgeOptions,
@@ -150,6 +186,8 @@ export class MemAlignJudge extends Judge {
     if (this.templateVariables.some((v) => values[v] === undefined)) return super.evaluate(args, callOptions);
     const retrieved = await this.retrieve(values, callOptions);
     const fb = await callMemory.run(retrieved, () => super.evaluate(args, callOptions));
+    const embedding = retrieved.embeddingCalls > 0 ? { embeddingCalls: retrieved.embeddingCalls, embeddingTokens: retrieved.embeddingTokens } : {};
+    fb.usage = { ...(fb.usage ?? { llmCalls: 0, attempts: 0, inputTokens: 0, outputTokens: 0, latencyMs: 0 }), ...embedding, retrieval: retrieved.mode };
     fb.metadata = {
       ...fb.metadata,
       memalign: {
@@ -158,7 +196,7 @@ export class MemAlignJudge extends Judge {
         guidelines: this.memory.guidelines.length,
         ...(retrieved.note ? { note: retrieved.note } : {}),
       },
-      ...(retrieved.embeddingCalls > 0 ? { embeddingCalls: retrieved.embeddingCalls, embeddingTokens: retrieved.embeddingTokens } : {}),
+      ...embedding,
     };
     return fb;
   }
@@ -173,7 +211,9 @@ export class MemAlignJudge extends Judge {
 
   /** The k examples most similar to a call's data (the call's first present field). */
   async retrieve(values: Partial<Record<TemplateVariable, unknown>>, callOptions: JudgeCallOptions = {}): Promise<Retrieved> {
-    const examples = this.memory.examples;
+    // During an alignment, the example being judged is never its own precedent.
+    const self = exampleBeingJudged();
+    const examples = self === undefined ? this.memory.examples : this.memory.examples.filter((e) => e.traceId !== self);
     const k = this.memory.retrievalK;
     const out: Retrieved = { examples: [], mode: "lexical", embeddingCalls: 0, embeddingTokens: 0 };
     if (examples.length === 0 || k <= 0) {
@@ -181,7 +221,9 @@ export class MemAlignJudge extends Judge {
       return out;
     }
     const query = keyTextOf(values, this.templateVariables);
-    if (this.retrievalMode === "embedding") {
+    const outage = this.#runtime.outage;
+    const waiting = outage !== undefined && Date.now() < outage.retryAt;
+    if (this.retrievalMode === "embedding" && !waiting) {
       try {
         const idx = await this.ensureIndex(callOptions);
         out.embeddingCalls += idx.calls;
@@ -194,15 +236,19 @@ export class MemAlignJudge extends Judge {
           const scores = examples.map((e) => cosine(qv, this.#runtime.vectors.get(this.vectorKey(e.text)) ?? []));
           out.examples = topK(scores, k).map((i) => examples[i]!);
           out.mode = "embedding";
+          this.#runtime.outage = undefined;
           return out;
         }
       } catch (err) {
         if (callOptions.signal?.aborted) throw err;
-        this.#broken = embeddingFailure(this.memory.embeddingModel!, err);
+        this.embeddingFailed(err);
       }
     }
     out.mode = "lexical";
-    if (this.#broken) out.note = `${this.#broken}: lexical retrieval`;
+    const o = this.#runtime.outage;
+    if (this.retrievalMode === "embedding" && o) {
+      out.note = `${o.reason}: lexical retrieval for this call (${o.failures} failure${o.failures === 1 ? "" : "s"} in a row; the embedding model is tried again after ${new Date(o.retryAt).toISOString()})`;
+    }
     out.examples = topK(bm25Scores(query, examples.map((e) => e.text)), k, 0).map((i) => examples[i]!);
     return out;
   }
@@ -226,7 +272,7 @@ export class MemAlignJudge extends Judge {
    * first calls share the work. The cost is charged to the call that did it.
    */
   async ensureIndex(callOptions: JudgeCallOptions = {}): Promise<{ mode: "embedding" | "lexical"; note?: string; calls: number; tokens: number }> {
-    if (this.retrievalMode === "lexical") return { mode: "lexical", ...(this.#broken ? { note: this.#broken } : {}), calls: 0, tokens: 0 };
+    if (this.retrievalMode === "lexical") return { mode: "lexical", calls: 0, tokens: 0 };
     const missing = [...new Set(this.memory.examples.map((e) => e.text).filter((t) => !this.hasVector(t)))];
     if (missing.length === 0) return { mode: "embedding", calls: 0, tokens: 0 };
     const first = this.#indexing === undefined;
@@ -236,13 +282,13 @@ export class MemAlignJudge extends Judge {
         missing.forEach((t, i) => this.#runtime.vectors.set(this.vectorKey(t), r.vectors[i]!));
         return { mode: "embedding" as const, calls: r.usage.calls, tokens: r.usage.inputTokens };
       } catch (err) {
-        this.#indexing = undefined;
         if (callOptions.signal?.aborted) throw err;
-        this.#broken = embeddingFailure(this.memory.embeddingModel!, err);
-        return { mode: "lexical" as const, note: this.#broken, calls: 0, tokens: 0 };
+        return { mode: "lexical" as const, note: this.embeddingFailed(err), calls: 0, tokens: 0 };
       }
     })();
     const r = await this.#indexing;
+    // A failed build is tried again by a later call (after the backoff); a finished one is done.
+    if (r.mode === "lexical") this.#indexing = undefined;
     // Only the call that started the indexing pays for it in its metadata.
     return first ? r : { ...r, calls: 0, tokens: 0 };
   }
@@ -274,29 +320,8 @@ export class MemAlignJudge extends Judge {
   }
 }
 
-// Judge.fromJSON / judgeFromJSON must give back a working MemAlign judge for a registry record
-// that carries memory, but judge.ts cannot know this subclass. Wrap the static so plain JSON
-// still goes the original way. (A registration hook in judge.ts would replace this.)
-const baseFromJSON: typeof Judge.fromJSON = Judge.fromJSON;
-const PATCHED = Symbol.for("gavel.memalign.fromJSON");
-if (!(Judge.fromJSON as unknown as Record<symbol, unknown>)[PATCHED]) {
-  const wrapped = function fromJSON<J extends Judge>(this: JudgeConstructor<J>, json: string | SerializedJudge | Record<string, unknown>, options?: JudgeOptions): J {
-    if ((this as unknown) === Judge) {
-      let o: unknown;
-      try {
-        o = typeof json === "string" ? JSON.parse(json) : json;
-      } catch {
-        o = undefined;
-      }
-      if (o && typeof o === "object" && (o as Record<string, unknown>)["memalign"] !== undefined) {
-        return MemAlignJudge.fromJSON(o as Record<string, unknown>, options) as unknown as J;
-      }
-    }
-    return baseFromJSON.call(this, json, options) as J;
-  };
-  Object.defineProperty(wrapped, PATCHED, { value: true });
-  Judge.fromJSON = wrapped;
-}
+// Judge.fromJSON / judgeFromJSON rebuild a MemAlign judge from JSON carrying its memory.
+registerJudgeCodec({ key: "memalign", fromJSON: (json, options) => MemAlignJudge.fromJSON(json, options) });
 
 export function isMemAlignJudge(x: unknown): x is MemAlignJudge {
   return x instanceof MemAlignJudge;

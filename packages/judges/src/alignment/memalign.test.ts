@@ -1,12 +1,12 @@
 import { describe, expect, test } from "vitest";
-import { promptParts } from "../../../../test/simulator/src/index.js";
+import { promptParts, type RecordedRequest } from "../../../../test/simulator/src/index.js";
 import { GavelConfigError } from "../errors.js";
 import { Judge, judgeFromJSON, makeJudge } from "../judge.js";
-import { isJudgeCall, JUDGE_NAME, labelled, schemaName, SUPPORT, supportDataset } from "../testing/alignment.js";
+import { caseId, isJudgeCall, JUDGE_NAME, labelled, schemaName, SUPPORT, supportDataset, systemText } from "../testing/alignment.js";
 import { recordingRetry, useSimEnv } from "../testing/sim.js";
 import "./align.js";
 import { alignmentReportOf } from "./align.js";
-import { distillBatches, guidelineKey } from "./distill.js";
+import { distillBatches, guidelineKey, parseProposals } from "./distill.js";
 import { MemAlignOptimizer } from "./memalign.js";
 import { MemAlignJudge } from "./memalign-judge.js";
 import type { MemoryExample } from "./memory.js";
@@ -19,22 +19,33 @@ const distillations = () => simEnv().sim.requests.filter((r) => schemaName(r) ==
 
 const BILLING = 'If the issue mentions "billing" or "refund", rate as poor.';
 
-/** Distillation answers: a fixed set with an empty, an unsourced, a made-up source and a near-duplicate. */
-function scriptDistillation(extra: { guideline_text: string; source_trace_ids: string[] }[] = []) {
+/** The examples of a distillation prompt: their number and the case id in their inputs. */
+function promptExamples(req: RecordedRequest): { example: number; caseId: string }[] {
+  const json = /<examples>\n([\s\S]*?)\n<\/examples>/.exec(promptParts(req).firstUserText)![1]!;
+  return (JSON.parse(json) as { example: number; inputs?: string }[]).map((e) => ({ example: e.example, caseId: /case (\w+)/.exec(e.inputs ?? "")?.[1] ?? "" }));
+}
+
+/**
+ * Distillation answers citing examples by number: a fixed set with an empty, an unsourced, a
+ * miscopied number (99) and a near-duplicate.
+ */
+function scriptDistillation(extra: { guideline_text: string; cases: string[] }[] = []) {
   simEnv().sim.script((req) => {
     if (schemaName(req) !== "memalign_guidelines") return undefined;
-    const ids = [...promptParts(req).firstUserText.matchAll(/"trace_id": "(\w+)"/g)].map((m) => m[1]!);
-    const has = (id: string) => ids.includes(id);
+    const examples = promptExamples(req);
+    const num = new Map(examples.map((e) => [e.caseId, e.example]));
+    const has = (id: string) => num.has(id);
+    const cite = (...ids: string[]) => ids.flatMap((id) => (num.has(id) ? [num.get(id)!] : []));
     return {
       content: {
         guidelines: [
-          ...(has("t0") ? [{ guideline_text: BILLING, source_trace_ids: ["t0"] }] : []),
-          ...(has("t2") ? [{ guideline_text: 'if the issue mentions "billing" or "refund" -- rate as POOR', source_trace_ids: ["t2"] }] : []),
-          { guideline_text: "   ", source_trace_ids: [ids[0]!] },
-          { guideline_text: "Be kind to customers.", source_trace_ids: [] },
-          { guideline_text: "Made-up evidence.", source_trace_ids: ["nope"] },
-          ...(has("t1") ? [{ guideline_text: "A password reset answer must give the next step.", source_trace_ids: ["t1", "t7"] }] : []),
-          ...extra,
+          ...(has("t0") ? [{ guideline_text: BILLING, source_examples: cite("t0") }] : []),
+          ...(has("t2") ? [{ guideline_text: 'if the issue mentions "billing" or "refund" -- rate as POOR', source_examples: cite("t2") }] : []),
+          { guideline_text: "   ", source_examples: [examples[0]!.example] },
+          { guideline_text: "Be kind to customers.", source_examples: [] },
+          { guideline_text: "Made-up evidence.", source_examples: [99] },
+          ...(has("t1") ? [{ guideline_text: "A password reset answer must give the next step.", source_examples: cite("t1", "t7") }] : []),
+          ...extra.map((g) => ({ guideline_text: g.guideline_text, source_examples: cite(...g.cases) })),
         ],
       },
     };
@@ -66,7 +77,10 @@ describe("MemAlignOptimizer", () => {
     expect(distillations()).toHaveLength(1);
     const prompt = promptParts(distillations()[0]!).firstUserText;
     expect(prompt).toContain("Rate as one of: good, poor");
-    expect(prompt).toContain('"trace_id": "t11"');
+    // Examples are cited by small numbers, never by trace id; the answer's numbers map back to traces.
+    expect(prompt).toContain('"example": 12');
+    expect(prompt).not.toMatch(/trace_id|"t11"/);
+    expect(promptExamples(distillations()[0]!).map((e) => e.caseId)).toEqual(traces.map((t) => t.traceId));
     expect(prompt).toContain('"human_label": "poor"');
     expect(prompt).toContain("Never reward rudeness.");
     // The template variables are the original's; the instruction diff shows the guidelines.
@@ -79,13 +93,12 @@ describe("MemAlignOptimizer", () => {
     scriptDistillation();
     const first = await judge().align(supportDataset(12), new MemAlignOptimizer(), { heldOutFraction: 0 });
     simEnv().sim.reset();
-    scriptDistillation([{ guideline_text: "Feature ideas deserve a thank-you.", source_trace_ids: ["n4"] }]);
+    scriptDistillation([{ guideline_text: "Feature ideas deserve a thank-you.", cases: ["n4"] }]);
     const more = [...supportDataset(12), ...supportDataset(6, "n")];
     const second = (await first.align(more, new MemAlignOptimizer(), { heldOutFraction: 0 })) as MemAlignJudge;
     expect(distillations()).toHaveLength(1);
     const prompt = promptParts(distillations()[0]!).firstUserText;
-    const ids = [...prompt.matchAll(/"trace_id": "(\w+)"/g)].map((m) => m[1]);
-    expect(ids).toEqual(["n0", "n1", "n2", "n3", "n4", "n5"]);
+    expect(promptExamples(distillations()[0]!)).toEqual(["n0", "n1", "n2", "n3", "n4", "n5"].map((caseId, i) => ({ example: i + 1, caseId })));
     expect(prompt).toContain(`<known_guidelines>\n- ${BILLING}`);
     expect(second.memory.examples).toHaveLength(18);
     expect(second.memory.guidelines.map((g) => g.text)).toEqual([BILLING, "A password reset answer must give the next step.", "Feature ideas deserve a thank-you."]);
@@ -105,7 +118,7 @@ describe("MemAlignOptimizer", () => {
     expect(meta.retrieval).toBe("embedding");
     // t0 and t6 are the two "billing error" cases.
     expect(new Set(meta.retrievedTraceIds)).toEqual(new Set(["t0", "t6"]));
-    expect(fb.metadata["embeddingCalls"]).toBe(1);
+    expect(fb.usage?.embeddingCalls).toBe(1);
     expect(embeddings()).toHaveLength(1);
     expect(embeddings()[0]!.body.dimensions).toBe(512);
     expect(embeddings()[0]!.model).toBe("text-embedding-3-small");
@@ -144,31 +157,106 @@ describe("MemAlignOptimizer", () => {
     await expect(opt.unalign(["t1"], judge())).rejects.toThrow(GavelConfigError);
   });
 
-  test("falls back to lexical retrieval when the embedding endpoint answers 404, and says so", async () => {
+  test("an embedding model that fails while aligning is kept: the first judge call builds the index, and the report says how retrieval went", async () => {
     scriptDistillation();
     simEnv().sim.script([{ status: 404, errorMessage: "The model `text-embedding-3-small` does not exist" }], { api: "openai.embeddings" });
     const aligned = (await judge().align(supportDataset(12), new MemAlignOptimizer({ retrievalK: 2 }), { heldOutFraction: 0 })) as MemAlignJudge;
     const report = alignmentReportOf(aligned)!;
-    expect(report.note).toMatch(/embedding model openai:\/text-embedding-3-small is unavailable \(BAD_REQUEST: openai 404.*\); falling back to lexical \(BM25\) retrieval/);
-    expect(report.details).toMatchObject({ retrieval: "lexical", embeddingModel: null });
-    expect(aligned.memory.embeddingModel).toBeNull();
-    expect(embeddings()).toHaveLength(1); // no retries per call after that
+    expect(report.note).toMatch(/embedding model openai:\/text-embedding-3-small is unavailable \(BAD_REQUEST: openai 404.*\) while aligning; the judge keeps openai:\/text-embedding-3-small/);
+    expect(report.details).toMatchObject({ retrieval: "embedding", embeddingModel: "openai:/text-embedding-3-small", embeddingIndexBuilt: false });
+    // Not lexical-only for good: the model is in the judge, and its own calls built the index.
+    expect(aligned.memory.embeddingModel).toBe("openai:/text-embedding-3-small");
+    expect(aligned.toJSON().memalign.embeddingModel).toBe("openai:/text-embedding-3-small");
+    expect(report.retrieval).toEqual({ before: {}, after: { embedding: 12 } });
     const fb = await aligned({ inputs: { issue: "billing error" }, outputs: { response: "x" } });
-    expect(fb.metadata["memalign"]).toMatchObject({ retrieval: "lexical", retrievedTraceIds: ["t0", "t6"] });
-    expect(embeddings()).toHaveLength(1);
+    expect(fb.usage).toMatchObject({ retrieval: "embedding", embeddingCalls: 1 });
+    expect(fb.metadata["memalign"]).toMatchObject({ retrieval: "embedding", retrievedTraceIds: ["t0", "t6"] });
   });
 
-  test("falls back to lexical retrieval when the embedding endpoint refuses connections", async () => {
+  test("an embedding endpoint that stays down: calls retrieve lexically, say so, and the model is tried again after a backoff", async () => {
     scriptDistillation();
-    const j = makeJudge({ name: JUDGE_NAME, instructions: SUPPORT, model: "openai:/gpt-4o-mini" }, { retry: recordingRetry() });
-    const opt = new MemAlignOptimizer({ embeddingProviders: { openai: { baseURL: "http://127.0.0.1:9/v1", apiKey: "k" } } });
-    const aligned = await j.align(supportDataset(6), opt);
-    const report = alignmentReportOf(aligned)!;
-    expect(report.note).toMatch(/is unavailable \(PROVIDER_ERROR: could not reach openai.*lexical \(BM25\) retrieval/);
-    expect(report.details).toMatchObject({ retrieval: "lexical" });
-    // Too few examples to split: said in the report.
-    expect(report.split).toMatchObject({ stratified: false, train: 6, heldOut: 6 });
-    expect(report.note).toMatch(/Too few examples to split/);
+    let down = true;
+    simEnv().sim.script(() => (down ? { status: 404, errorMessage: "The model `text-embedding-3-small` does not exist" } : undefined), { api: "openai.embeddings" });
+    // random 0: no wait between attempts, so every call tries the model again.
+    const j = makeJudge({ name: JUDGE_NAME, instructions: SUPPORT, model: "openai:/gpt-4o-mini" }, { retry: recordingRetry({ random: () => 0 }) });
+    const aligned = (await j.align(supportDataset(12), new MemAlignOptimizer({ retrievalK: 2 }), { heldOutFraction: 0 })) as MemAlignJudge;
+    expect(alignmentReportOf(aligned)!.retrieval).toEqual({ before: {}, after: { lexical: 12 } });
+    const lexical = await aligned({ inputs: { issue: "billing error" }, outputs: { response: "x" } });
+    expect(lexical.usage?.retrieval).toBe("lexical");
+    expect(lexical.metadata["memalign"]).toMatchObject({ retrieval: "lexical", retrievedTraceIds: ["t0", "t6"] });
+    expect((lexical.metadata["memalign"] as { note: string }).note).toMatch(/unavailable \(BAD_REQUEST: openai 404.*lexical retrieval for this call \(\d+ failures in a row/);
+    expect(aligned.embeddingOutage?.failures).toBeGreaterThan(1);
+    down = false;
+    const back = await aligned({ inputs: { issue: "billing error" }, outputs: { response: "x" } });
+    expect(back.usage).toMatchObject({ retrieval: "embedding", embeddingCalls: 2 }); // the index, then the query
+    expect(aligned.embeddingOutage).toBeUndefined();
+  });
+
+  test("one failed embedding call at judging time does not switch the judge to lexical search", async () => {
+    scriptDistillation();
+    const mk = (random: number) => makeJudge({ name: JUDGE_NAME, instructions: SUPPORT, model: "openai:/gpt-4o-mini" }, { retry: recordingRetry({ random: () => random, baseDelayMs: 100_000 }) });
+    const aligned = (await mk(0).align(supportDataset(12), new MemAlignOptimizer({ retrievalK: 2 }), { heldOutFraction: 0 })) as MemAlignJudge;
+    const call = () => aligned({ inputs: { issue: "billing error" }, outputs: { response: "x" } });
+    // One 500 is retried with backoff by the client and never shows.
+    simEnv().sim.script([{ status: 500, errorMessage: "overloaded" }], { api: "openai.embeddings" });
+    expect((await call()).usage?.retrieval).toBe("embedding");
+    // Five in a row (the first attempt and 4 retries) fail the call's embedding: lexical for that call only.
+    simEnv().sim.script(Array.from({ length: 5 }, () => ({ status: 500, errorMessage: "overloaded" })), { api: "openai.embeddings" });
+    const failed = await call();
+    expect(failed.usage?.retrieval).toBe("lexical");
+    expect(failed.metadata["memalign"]).toMatchObject({ retrieval: "lexical", retrievedTraceIds: ["t0", "t6"] });
+    // The next call embeds again (random 0: no backoff wait).
+    const next = await call();
+    expect(next.usage).toMatchObject({ retrieval: "embedding", embeddingCalls: 1 });
+    expect(aligned.retrievalMode).toBe("embedding");
+
+    // With a backoff to wait out, calls in between retrieve lexically without asking the endpoint.
+    const slow = (await mk(0.5).align(supportDataset(12), new MemAlignOptimizer({ retrievalK: 2 }), { heldOutFraction: 0 })) as MemAlignJudge;
+    simEnv().sim.script([{ status: 404, errorMessage: "nope" }], { api: "openai.embeddings" });
+    await slow({ inputs: { issue: "billing error" }, outputs: { response: "x" } });
+    const outage = slow.embeddingOutage!;
+    expect(outage.failures).toBe(1);
+    expect(outage.retryAt).toBeGreaterThan(Date.now() + 20_000); // half of the 60 s cap (full jitter, random 0.5)
+    const before = embeddings().length;
+    const waiting = await slow({ inputs: { issue: "refund" }, outputs: { response: "x" } });
+    expect(waiting.usage?.retrieval).toBe("lexical");
+    expect(embeddings()).toHaveLength(before);
+  });
+
+  test("without a held-out split, no example retrieves itself while it is measured", async () => {
+    scriptDistillation();
+    const traces = [labelled("t0", "poor", "billing error"), labelled("t1", "good", "billing question"), labelled("t2", "good", "password")];
+    const marks: Record<string, number> = {};
+    const aligned = await judge().align(traces, new MemAlignOptimizer({ retrievalK: 5 }), { onProgress: (p) => (marks[p.phase] ??= simEnv().sim.requests.length) });
+    expect(alignmentReportOf(aligned)!.split).toMatchObject({ stratified: false });
+    const afterCalls = simEnv().sim.requests.slice(marks["evaluate"]).filter(isJudgeCall);
+    expect(afterCalls).toHaveLength(3);
+    for (const req of afterCalls) {
+      const id = caseId(req)!;
+      const examples = /<examples>[\s\S]*<\/examples>/.exec(systemText(req))![0];
+      expect(examples).not.toContain(`case ${id}:`);
+      // The other two are there.
+      expect([...examples.matchAll(/case (t\d):/g)].map((m) => m[1]).sort()).toEqual(["t0", "t1", "t2"].filter((t) => t !== id));
+    }
+    // Outside an alignment the judge retrieves from all of its memory.
+    const fb = await aligned({ inputs: { issue: "case t0: billing error" }, outputs: { response: "We looked into case t0." } });
+    expect(fb.metadata["memalign"]).toMatchObject({ retrievedTraceIds: expect.arrayContaining(["t0"]) });
+  });
+
+  test("re-aligning a MemAlign judge holds out only traces outside its memory", async () => {
+    scriptDistillation();
+    const first = (await judge().align(supportDataset(12), new MemAlignOptimizer(), { heldOutFraction: 0 })) as MemAlignJudge;
+    // A stored judge from before lineage was recorded: its memory alone says what it has seen.
+    const { alignedOn: _ids, ...json } = first.toJSON();
+    const old = Judge.fromJSON(json) as MemAlignJudge;
+    expect(old.alignedOn).toBeUndefined();
+    expect(old.seenTraceIds()).toEqual(new Set(supportDataset(12).map((t) => t.traceId)));
+    const marks: Record<string, number> = {};
+    const more = [...supportDataset(12), ...supportDataset(28, "n")];
+    await old.align(more, new MemAlignOptimizer(), { onProgress: (p) => (marks[p.phase] ??= simEnv().sim.requests.length) });
+    const heldOut = simEnv().sim.requests.slice(marks["baseline"], marks["optimize"]).filter(isJudgeCall).map(caseId);
+    expect(heldOut).toHaveLength(8);
+    for (const id of heldOut) expect(id).toMatch(/^n\d+$/);
   });
 
   test("no embedding model configured: lexical retrieval, said in the report", async () => {
@@ -207,10 +295,10 @@ describe("MemAlignOptimizer", () => {
       ]);
       const index = embeddings().filter((r) => r.body.input.length === 12);
       expect(index).toHaveLength(1);
-      expect((a.metadata["embeddingCalls"] as number) + (b.metadata["embeddingCalls"] as number)).toBe(3);
+      expect(a.usage!.embeddingCalls! + b.usage!.embeddingCalls!).toBe(3);
       expect((a.metadata["memalign"] as { retrievedTraceIds: string[] }).retrievedTraceIds.slice(0, 2).sort()).toEqual(["t0", "t6"]);
       const c = await restored({ inputs: { issue: "refund" }, outputs: { response: "z" } });
-      expect(c.metadata["embeddingCalls"]).toBe(1);
+      expect(c.usage?.embeddingCalls).toBe(1);
     }
     // A plain judge's JSON still gives a plain Judge; a clone keeps the memory.
     expect(judgeFromJSON(judge().toJSON())).not.toBeInstanceOf(MemAlignJudge);
@@ -234,6 +322,14 @@ describe("MemAlign helpers", () => {
     expect(distillBatches(many).map((b) => b.length)).toEqual([50, 50, 20]);
     const big = [ex("a", 60_000), ex("b", 60_000), ex("c", 10)];
     expect(distillBatches(big).map((b) => b.map((e) => e.traceId))).toEqual([["a"], ["b", "c"]]);
+  });
+
+  test("example numbers map back to the batch's trace ids; numbers outside the batch cite nothing", () => {
+    const batch = [ex("0123456789abcdef0123456789abcdef", 1), ex("fedcba9876543210fedcba9876543210", 1), ex("00000000000000000000000000000003", 1)];
+    expect(parseProposals({ guidelines: [{ guideline_text: "a", source_examples: [2, "3", 7, 0] }, { guideline_text: "b", source_examples: [4] }] }, batch)).toEqual([
+      { text: "a", sourceTraceIds: ["fedcba9876543210fedcba9876543210", "00000000000000000000000000000003"] },
+      { text: "b", sourceTraceIds: [] },
+    ]);
   });
 
   test("duplicate detection ignores case, punctuation and spacing", () => {

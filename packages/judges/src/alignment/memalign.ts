@@ -1,5 +1,5 @@
 /**
- * MemAlign (alignment-algorithms.md, "MemAlign"): instead of rewriting the instructions, the
+ * MemAlign (after MLflow's MemAlign optimizer, mlflow/genai/judges/optimizers in mlflow/mlflow): instead of rewriting the instructions, the
  * judge gets a memory. Semantic memory: guidelines distilled from the labelled examples by a
  * reflection model. Episodic memory: the examples themselves, retrieved by similarity at each
  * call. Cheap (one distillation call per 50 examples, one embedding call) and incremental:
@@ -31,8 +31,9 @@ export interface MemAlignOptions {
   /**
    * Embedding model for episodic retrieval. Default "openai:/text-embedding-3-small" (any
    * OpenAI-compatible endpoint through OPENAI_BASE_URL or `embeddingProviders`). null: lexical
-   * (BM25) retrieval. When the model is unreachable, retrieval falls back to lexical and the
-   * report says so.
+   * (BM25) retrieval. When the model fails while aligning, the judge keeps it (the index is
+   * built by its first call instead), the held-out calls retrieve lexically until it answers, and
+   * the report says how many calls retrieved which way.
    */
   embeddingModel?: string | null;
   /** Vector size asked for; null sends none (for endpoints without `dimensions`). Default 512. */
@@ -146,7 +147,6 @@ export class MemAlignOptimizer implements AlignmentOptimizer {
         parallelism: o.maxParallelDistillation ?? DEFAULT_DISTILL_PARALLELISM,
         callOptions,
         record: (u) => ctx.record(u),
-        knownIds: new Set(examples.map((e) => e.traceId)),
         onBatch: (done, total) => ctx.progress({ message: `MemAlign: distilled batch ${done}/${total}`, step: done, totalSteps: total }),
       });
       const failed = new Set(distill.failed.flatMap((f) => f.traceIds));
@@ -155,7 +155,8 @@ export class MemAlignOptimizer implements AlignmentOptimizer {
 
     // The embedding index: embedded now, so the first judge call does not pay for it.
     const notes: string[] = [];
-    let model: string | null = embeddingModel;
+    const model: string | null = embeddingModel;
+    let indexed = model !== null;
     const vectors: [string, number[]][] = [];
     const priorJudge = judge instanceof MemAlignJudge ? judge : undefined;
     if (model === null) {
@@ -172,10 +173,14 @@ export class MemAlignOptimizer implements AlignmentOptimizer {
           texts.forEach((t, i) => vectors.push([t, r.vectors[i]!]));
         } catch (err) {
           if (ctx.signal?.aborted) throw err;
-          // A judge that cannot embed now would fail on every call: store it as lexical.
-          notes.push(`MemAlign: ${embeddingFailure(model, err)}; falling back to lexical (BM25) retrieval.`);
+          // The judge keeps its embedding model: a later call builds the index (with backoff
+          // between failed attempts); until then calls retrieve lexically and say so.
+          notes.push(
+            `MemAlign: ${embeddingFailure(model, err)} while aligning; the judge keeps ${model} and builds its index on a later call; ` +
+              `until the model answers, calls fall back to lexical (BM25) retrieval (see retrieval in the report).`,
+          );
           ctx.record({ calls: 1 });
-          model = null;
+          indexed = false;
         }
       }
     }
@@ -201,6 +206,7 @@ export class MemAlignOptimizer implements AlignmentOptimizer {
       effectiveInstructions: guidelineBlock ? `${judge.instructions.trimEnd()}\n\n${guidelineBlock}` : judge.instructions,
       details: {
         retrieval: model === null ? "lexical" : "embedding",
+        embeddingIndexBuilt: indexed,
         embeddingModel: model,
         embeddingDimensions,
         retrievalK,
@@ -215,6 +221,11 @@ export class MemAlignOptimizer implements AlignmentOptimizer {
         failedDistillationCalls: distill?.failed.length ?? 0,
       },
     };
+  }
+
+  /** Every label used: continues from the measured judge, so only the held-out examples are new. */
+  retrain(_judge: Judge, measured: Judge, all: readonly TrainingExample[], ctx: OptimizerContext): Promise<OptimizerResult> {
+    return this.align(measured, all, ctx);
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * OfferFeedback: the rule-writing prompt of SIMBA's append-a-rule strategy
- * (alignment-algorithms.md). Given a better and a worse run of the judge on the same example,
+ * (DSPy's simba_utils.py). Given a better and a worse run of the judge on the same example,
  * the optimizer model blames the difference and advises the judge module, which has no memory
  * of its own, what to do next time.
  */

@@ -24,6 +24,8 @@ export interface Program {
   instructions: string;
   /** The rules appended so far, oldest first. */
   rules: string[];
+  /** Trace id of the example each rule was written from (same order as `rules`). */
+  ruleSources?: string[];
   demos: Demo[];
 }
 

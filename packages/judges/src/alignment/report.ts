@@ -8,7 +8,7 @@ import { isCategories } from "../value-type.js";
 import { unifiedDiff } from "./diff.js";
 import { agreementStats, predictionLabel } from "./metrics.js";
 import type { JudgeRun } from "./run.js";
-import type { AgreementStats, AlignmentReport, LlmUsage, OptimizerResult, TrainingExample, TrainingSet } from "./types.js";
+import type { AgreementStats, AlignmentReport, LlmUsage, OptimizerResult, RetrievalCounts, TrainingExample, TrainingSet } from "./types.js";
 
 export function statsOf(judge: Judge, examples: readonly TrainingExample[], runs: readonly JudgeRun[]): AgreementStats {
   const t = judge.feedbackValueType;
@@ -27,9 +27,14 @@ export interface ReportInput {
   split: { train: number; heldOut: number; stratified: boolean; heldOutFraction: number; note?: string };
   before: AgreementStats;
   after: AgreementStats;
-  usage: { optimizer: LlmUsage; evaluation: LlmUsage };
+  retrieval: { before: RetrievalCounts; after: RetrievalCounts };
+  usage: { optimizer: LlmUsage; evaluation: LlmUsage; retrain: LlmUsage };
   wallTimeMs: number;
+  /** The optimizer's run on the training split (the measured judge). */
   result: OptimizerResult;
+  /** The judge align() returns. */
+  returned: Judge;
+  retrained?: { result: OptimizerResult; examples: number };
   skipNote?: string;
 }
 
@@ -40,8 +45,15 @@ const sum = (a: LlmUsage, b: LlmUsage): LlmUsage => ({
 });
 
 export function buildReport(r: ReportInput): AlignmentReport {
-  const newText = r.result.effectiveInstructions ?? r.result.judge.instructions;
-  const notes = [r.skipNote, r.split.note, r.result.note].filter((x): x is string => !!x);
+  const last = r.retrained?.result ?? r.result;
+  const newText = last.effectiveInstructions ?? r.returned.instructions;
+  const retrainNote = r.retrained
+    ? `The returned judge was retrained on all ${r.retrained.examples} labelled examples after the measurement; "after" describes the judge trained on the ${r.split.train} training examples only.`
+    : undefined;
+  const notes = [r.skipNote, r.split.note, r.result.note, retrainNote, r.retrained?.result.note !== r.result.note ? r.retrained?.result.note : undefined].filter(
+    (x): x is string => !!x,
+  );
+  const hasRetrieval = (c: RetrievalCounts) => Object.keys(c).length > 0;
   return {
     optimizer: r.optimizer.name,
     ...(r.optimizer.settings ? { optimizerSettings: r.optimizer.settings } : {}),
@@ -51,7 +63,23 @@ export function buildReport(r: ReportInput): AlignmentReport {
     split: r.split,
     before: r.before,
     after: r.after,
-    llm: { ...sum(r.usage.optimizer, r.usage.evaluation), optimizer: { ...r.usage.optimizer }, evaluation: { ...r.usage.evaluation } },
+    returned: r.retrained ? "retrained" : "measured",
+    ...(r.retrained
+      ? {
+          retrained: {
+            examples: r.retrained.examples,
+            ...(r.retrained.result.details ? { details: r.retrained.result.details } : {}),
+            ...(r.retrained.result.note ? { note: r.retrained.result.note } : {}),
+          },
+        }
+      : {}),
+    ...(hasRetrieval(r.retrieval.before) || hasRetrieval(r.retrieval.after) ? { retrieval: r.retrieval } : {}),
+    llm: {
+      ...sum(sum(r.usage.optimizer, r.usage.evaluation), r.usage.retrain),
+      optimizer: { ...r.usage.optimizer },
+      evaluation: { ...r.usage.evaluation },
+      retrain: { ...r.usage.retrain },
+    },
     wallTimeMs: Math.round(r.wallTimeMs),
     instructionDiff: unifiedDiff(r.judge.instructions, newText),
     ...(r.result.details ? { details: r.result.details } : {}),
@@ -68,7 +96,10 @@ export function formatReport(report: AlignmentReport): string {
     `${report.optimizer} alignment of "${report.judge.name}" (${report.judge.model}), seed ${report.seed}`,
     `examples: ${report.examples.used} used of ${report.examples.total} (skipped: ${report.examples.skipped.noLabel} without label, ${report.examples.skipped.missingField} missing a field${report.examples.skipped.duplicate ? `, ${report.examples.skipped.duplicate} duplicates` : ""})`,
     `split: ${report.split.train} train / ${report.split.heldOut} held out${report.split.stratified ? " (stratified)" : " (no split: measured on all data)"}`,
-    `agreement: ${pct(report.before.agreement)} → ${pct(report.after.agreement)}; kappa: ${kap(report.before.kappa)} → ${kap(report.after.kappa)}`,
+    `held-out agreement: ${pct(report.before.agreement)} → ${pct(report.after.agreement)}; kappa: ${kap(report.before.kappa)} → ${kap(report.after.kappa)}`,
+    report.returned === "retrained"
+      ? `returned: the judge retrained on all ${report.retrained?.examples ?? report.examples.used} labelled examples (the figures above are of the judge trained on the ${report.split.train} training examples)`
+      : "returned: the judge measured above",
     `LLM: ${report.llm.calls} calls, ${report.llm.inputTokens} input + ${report.llm.outputTokens} output tokens; ${(report.wallTimeMs / 1000).toFixed(1)} s`,
   ];
   if (report.note) lines.push(`note: ${report.note}`);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { promptParts, type RecordedRequest } from "../../../../test/simulator/src/index.js";
-import { GavelConfigError } from "../errors.js";
+import { GavelConfigError, LLMError } from "../errors.js";
 import { makeJudge } from "../judge.js";
 import { answer, caseId, isJudgeCall, JUDGE_NAME, labelled, schemaName, SUPPORT, supportDataset } from "../testing/alignment.js";
 import { useSimEnv } from "../testing/sim.js";
@@ -211,7 +211,7 @@ describe("SIMBAAlignmentOptimizer against the simulator", () => {
       scriptRules();
       const aligned = await judge().align(traces, new SIMBAAlignmentOptimizer({ numCandidates: 3, maxSteps: 3, batchSize: 5 }), { seed, heldOutFraction: 0 });
       const { wallTimeMs: _w, ...report } = alignmentReportOf(aligned)!;
-      return { instructions: aligned.instructions, program: (aligned as unknown as { simbaProgram: unknown }).simbaProgram, report };
+      return { instructions: aligned.instructions, program: (report.details as unknown as SIMBADetails).chosenProgram, report };
     };
     const a = await run(7);
     const b = await run(7);
@@ -264,5 +264,78 @@ describe("SIMBAAlignmentOptimizer against the simulator", () => {
     expect(demoPrompt!.indexOf("Here are some examples of good assessments:")).toBeLessThan(demoPrompt!.indexOf("Evaluate the quality"));
     expect(demoPrompt).not.toMatch(/\{\{ trace \}\}/);
     expect(aligned.templateVariables).toEqual(["outputs", "inputs"]);
+  });
+
+  test("no hidden failures: an optimizer model of an unknown provider stops the alignment before any call", async () => {
+    const { traces, labels } = data(12);
+    scriptByGroup({ t0: "mixed", t1: "mixed" }, labels);
+    const err = await judge().align(traces, new SIMBAAlignmentOptimizer({ model: "nosuchprovider:/x", numCandidates: 2, maxSteps: 1 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GavelConfigError);
+    expect((err as Error).message).toMatch(/unknown model provider "nosuchprovider" in the optimizer model "nosuchprovider:\/x"/);
+  });
+
+  test("no hidden failures: an authentication error of the optimizer model (401) stops the alignment", async () => {
+    const { traces, labels } = data(12);
+    scriptByGroup(Object.fromEntries(traces.map((t) => [t.traceId, "mixed" as const])), labels);
+    simEnv().sim.script((req) => (schemaName(req) === "offer_feedback" ? { status: 401, errorMessage: "Incorrect API key provided" } : undefined), { api: "openai.chat" });
+    const err = await judge().align(traces, new SIMBAAlignmentOptimizer({ numCandidates: 2, maxSteps: 2, batchSize: 5, maxDemos: 0 }), { heldOutFraction: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LLMError);
+    expect((err as LLMError).code).toBe("AUTH");
+    expect((err as Error).message).toMatch(/Incorrect API key provided/);
+  });
+
+  test("no hidden failures: a 401 on the judge's own calls stops the alignment", async () => {
+    const { traces } = data(12);
+    simEnv().sim.script([{ status: 401, errorMessage: "Incorrect API key provided" }], { api: "openai.chat" });
+    const err = await judge().align(traces, new SIMBAAlignmentOptimizer({ numCandidates: 2, maxSteps: 1 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LLMError);
+    expect((err as Error).message).toMatch(/Judge "support_quality" \(openai:\/gpt-4o-mini\): openai 401/);
+  });
+
+  test("no hidden failures: failed judge calls are counted per step", async () => {
+    const { traces, labels } = data(12);
+    scriptByGroup(Object.fromEntries(traces.map((t) => [t.traceId, "mixed" as const])), labels);
+    // Case t4's judge calls fail (400: not retried); the handler registered last answers first.
+    simEnv().sim.script((req) => (isJudgeCall(req) && caseId(req) === "t4" ? { status: 400, errorMessage: "bad input" } : undefined), { api: "openai.chat" });
+    const aligned = await judge().align(traces, new SIMBAAlignmentOptimizer({ numCandidates: 2, maxSteps: 2, batchSize: 12, maxDemos: 0 }), { heldOutFraction: 0 });
+    const d = details(aligned);
+    // t4 is in every batch, once per model setting, and once per candidate scored.
+    const perStep = d.steps.map((s) => s.judgeErrors);
+    expect(perStep.map((e) => e.trajectories)).toEqual([2, 2]);
+    expect(perStep.map((e) => e.candidates)).toEqual(d.steps.map((s) => s.candidates.filter((c) => c.outcome !== "error").length));
+    expect(d.finalJudgeErrors).toBe(d.finalists.length);
+    expect(alignmentReportOf(aligned)!.before.errors).toBe(1);
+  });
+
+  test("no hidden failures: when every strategy fails, the report says so instead of 'no candidate beat them'", async () => {
+    const { traces, labels } = data(12);
+    scriptByGroup(Object.fromEntries(traces.map((t) => [t.traceId, "mixed" as const])), labels);
+    simEnv().sim.script((req) => (schemaName(req) === "offer_feedback" ? { status: 400, errorMessage: "context length exceeded" } : undefined), { api: "openai.chat" });
+    const aligned = await judge().align(traces, new SIMBAAlignmentOptimizer({ numCandidates: 2, maxSteps: 2, batchSize: 6, maxDemos: 0 }), { heldOutFraction: 0 });
+    const d = details(aligned);
+    expect(d.strategyOutcomes).toMatchObject({ rule: 0, demo: 0, duplicate: 0, skipped: 0 });
+    expect(d.strategyOutcomes.error).toBe(d.steps.flatMap((s) => s.candidates).length);
+    const note = alignmentReportOf(aligned)!.note!;
+    expect(note).toMatch(/every one of its \d+ strategy attempts failed \(first: openai 400: context length exceeded\)/);
+    expect(note).not.toMatch(/no candidate beat them/);
+  });
+
+  test("the same rule is never appended twice; rollout temperatures per setting are in the report", async () => {
+    const traces = supportDataset(20).map((t) => ({ ...t, outputs: { response: `A good reply to case ${t.traceId}.` } }));
+    simEnv().sim.script((req) => {
+      if (isJudgeCall(req) && isRollout(req)) return answer(req.seq % 3 ? "good" : "poor");
+      if (schemaName(req) === "offer_feedback") return { content: { discussion: "billing", module_advice: { judge: 'If the issue mentions "billing" or "refund", rate as poor.' } } };
+      return undefined;
+    }, { api: "openai.chat" });
+    const aligned = await judge().align(traces, new SIMBAAlignmentOptimizer({ numCandidates: 3, maxSteps: 4, batchSize: 10, maxDemos: 0 }), { heldOutFraction: 0 });
+    const d = details(aligned);
+    expect(d.strategyOutcomes.duplicate).toBeGreaterThan(0);
+    expect(Math.max(...d.programs.map((p) => p.rules))).toBe(1);
+    expect(aligned.instructions.split('If the issue mentions "billing" or "refund", rate as poor.')).toHaveLength(2);
+    expect(d.chosenProgram.ruleSources).toHaveLength(1);
+    // Setting 1 is the judge as configured; settings 2..n run at the rollout temperature.
+    expect(d.rolloutTemperatures).toEqual([null, 1, 1]);
+    const temps = new Set(simEnv().sim.requests.filter(isJudgeCall).map((r) => r.body?.temperature));
+    expect(temps).toEqual(new Set([undefined, 1]));
   });
 });

@@ -1,6 +1,6 @@
 /**
- * SIMBA (Stochastic Introspective Mini-Batch Ascent), ported from the description in
- * /work/shared/reference/alignment-algorithms.md, step by step:
+ * SIMBA (Stochastic Introspective Mini-Batch Ascent), a port of DSPy's
+ * dspy/teleprompt/simba.py and simba_utils.py (repository stanfordnlp/dspy), step by step:
  *
  *  1. mini-batch: the trainset indices are shuffled once and consumed `batchSize` at a time,
  *     reshuffled when the next slice would run past the end;
@@ -15,9 +15,18 @@
  *  the earliest best wins (so the baseline wins ties).
  *
  * Deviations, on purpose:
- * - Model settings 2..n run the judge at temperature `rolloutTemperature` (default 1.0);
- *   MLflow's integration never passes it to the judge call. Set it to null for MLflow's
- *   behaviour. There are no rollout ids: Gavel has no response cache to defeat.
+ * - Rollout temperatures: model setting 1 runs the judge as configured (its own
+ *   inferenceParams.temperature, else the provider's default); settings 2..n run it at
+ *   `rolloutTemperature` (default 1.0; null: as configured too). DSPy's current
+ *   `prepare_models_for_resampling` runs every setting at 1.0 with distinct rollout ids, or,
+ *   with a teacher, setting 1 as the teacher is configured and the rest at 1.0; Gavel's setting
+ *   1 plays that teacher, the judge itself. There are no rollout ids: Gavel has no response
+ *   cache to defeat. The report lists the temperature of each setting (details.rolloutTemperatures).
+ * - Errors: a configuration or authentication error (unknown provider, missing key, 401/403)
+ *   stops the alignment, in a strategy as in a judge call (run.ts isFatalAlignmentError). Other
+ *   failed judge calls score 0 and are counted per step; a failed strategy discards its candidate
+ *   and is logged, and the result says when every strategy failed.
+ * - A rule the program already has (same words, ignoring case and punctuation) is not appended again.
  * - Judge calls within a phase run concurrently (bounded); all random draws are made up front,
  *   in DSPy's order, and results are read back by index, so concurrency cannot change a result.
  * - Step 4 applies the strategies of as many buckets as are still needed concurrently; this
@@ -27,11 +36,14 @@
  */
 import { GavelConfigError } from "../errors.js";
 import type { Judge } from "../judge.js";
+import { parseModelUri } from "../model-uri.js";
+import { isKnownProvider, knownProviders } from "../providers/registry.js";
+import { guidelineKey } from "./distill.js";
 import type { TemplateVariable } from "../template.js";
 import { JUDGE_MODULE, offerFeedback, type FeedbackTrajectory } from "./offer-feedback.js";
 import { demoFrom, neutraliseTemplate, programJudge, renderField, renderInstructions, type Demo, type Program } from "./program.js";
 import { percentile, roundHalfEven, SeededRandom } from "./rng.js";
-import { mapLimit, runJudge, type JudgeRun } from "./run.js";
+import { isFatalAlignmentError, mapLimit, runJudge, type JudgeRun } from "./run.js";
 import type { AlignmentOptimizer, LlmUsage, OptimizerContext, OptimizerResult, TrainingExample } from "./types.js";
 
 export interface SIMBAOptions {
@@ -53,7 +65,7 @@ export interface SIMBAOptions {
   demoInputFieldMaxlen?: number;
   /** Seed; default the align() seed, else 42 (MLflow's). */
   seed?: number;
-  /** Judge temperature for model settings 2..numCandidates; null keeps the judge's own. Default 1.0. */
+  /** Judge temperature for model settings 2..numCandidates (setting 1 is the judge as configured); null keeps the judge's own for all. Default 1.0. */
   rolloutTemperature?: number | null;
   /** Fields longer than this are cut in the OfferFeedback prompt. Default 20000. */
   feedbackFieldMaxlen?: number;
@@ -165,7 +177,7 @@ export interface CandidateLog {
   source: number;
   droppedDemos: number;
   strategy: Strategy;
-  outcome: "demo" | "rule" | "skipped" | "error";
+  outcome: "demo" | "rule" | "skipped" | "duplicate" | "error";
   reason?: string;
   /** The candidate's pool index and mini-batch score, when it was kept. */
   program?: number;
@@ -182,6 +194,8 @@ export interface StepLog {
   candidates: CandidateLog[];
   /** Pool index of the candidate that joined `winning` (none when every strategy failed). */
   winner?: number;
+  /** Judge calls of this step that failed (scored 0): in the trajectories, and scoring the candidates. */
+  judgeErrors: { trajectories: number; candidates: number };
 }
 
 export interface SIMBADetails {
@@ -193,7 +207,15 @@ export interface SIMBADetails {
   programs: { program: number; source: number; rules: number; demos: number; score: number }[];
   finalists: { winning: number; program: number; score: number }[];
   chosen: { program: number; score: number; rules: number; demos: number };
+  /** The chosen program's rules, and the trace ids of its demos and of the examples its rules came from. */
+  chosenProgram: { rules: string[]; ruleSources: string[]; demoSources: string[] };
   rolloutTemperature: number | null;
+  /** Judge temperature of each model setting; null: as the judge is configured. */
+  rolloutTemperatures: (number | null)[];
+  /** Judge calls that failed in the final scoring of the finalists. */
+  finalJudgeErrors: number;
+  /** Strategy attempts by outcome over all steps. */
+  strategyOutcomes: Record<CandidateLog["outcome"], number>;
 }
 
 export class SIMBAAlignmentOptimizer implements AlignmentOptimizer {
@@ -250,6 +272,14 @@ export class SIMBAAlignmentOptimizer implements AlignmentOptimizer {
     const rolloutTemperature = o.rolloutTemperature === undefined ? SIMBA_DEFAULTS.rolloutTemperature : o.rolloutTemperature;
     const optimizerModel = o.model ?? judge.model;
     const seed = o.seed ?? ctx.seed;
+    // A model no rule can come from would fail every append-a-rule: refuse it up front.
+    const uri = parseModelUri(optimizerModel);
+    if (!isKnownProvider(uri.provider)) {
+      throw new GavelConfigError(
+        `SIMBAAlignmentOptimizer: unknown model provider "${uri.provider}" in the optimizer model "${optimizerModel}". ` +
+          `Use ${knownProviders().map((p) => `"${p}:/<model>"`).join(" or ")}.`,
+      );
+    }
     if (trainset.length < this.minExamples) {
       throw new GavelConfigError(`Need at least ${this.minExamples} traces (have ${trainset.length}) to align "${judge.name}" with SIMBA.`);
     }
@@ -260,7 +290,10 @@ export class SIMBAAlignmentOptimizer implements AlignmentOptimizer {
     const record = (u: Partial<LlmUsage>) => ctx.record(u);
     const signal = ctx.signal;
 
-    const pool: PoolEntry[] = [{ idx: 0, source: -1, program: { instructions: judge.instructions, rules: [], demos: [] }, scores: [] }];
+    const pool: PoolEntry[] = [{ idx: 0, source: -1, program: { instructions: judge.instructions, rules: [], ruleSources: [], demos: [] }, scores: [] }];
+    const temperatures: (number | null)[] = Array.from({ length: numCandidates }, (_, s) => (s > 0 && rolloutTemperature !== null ? rolloutTemperature : null));
+    const outcomes: Record<CandidateLog["outcome"], number> = { demo: 0, rule: 0, skipped: 0, duplicate: 0, error: 0 };
+    const errorsIn = (runs: readonly JudgeRun[]) => runs.filter((r) => r.error).length;
     const avgOf = (idx: number) => average(pool[idx]!.scores);
     const winning: number[] = [0];
     const judges = new Map<string, Judge>();
@@ -268,7 +301,8 @@ export class SIMBAAlignmentOptimizer implements AlignmentOptimizer {
       const key = `${idx}:${setting}`;
       let j = judges.get(key);
       if (!j) {
-        const params = setting > 0 && rolloutTemperature !== null ? { ...(judge.inferenceParams ?? {}), temperature: rolloutTemperature } : undefined;
+        const t = temperatures[setting] ?? null;
+        const params = t !== null ? { ...(judge.inferenceParams ?? {}), temperature: t } : undefined;
         j = idx === 0 && params === undefined ? judge : programJudge(judge, pool[idx]!.program, params);
         judges.set(key, j);
       }
@@ -311,7 +345,15 @@ export class SIMBAAlignmentOptimizer implements AlignmentOptimizer {
       const p10 = percentile(allScores, 10);
       const p90 = percentile(allScores, 90);
       const buckets = sortBuckets(trajectories, B);
-      const log: StepLog = { step: step + 1, batch: batch.map((x) => x.traceId), p10, p90, bucketOrder: buckets.map((b) => batch[b.example]!.traceId), candidates: [] };
+      const log: StepLog = {
+        step: step + 1,
+        batch: batch.map((x) => x.traceId),
+        p10,
+        p90,
+        bucketOrder: buckets.map((b) => batch[b.example]!.traceId),
+        candidates: [],
+        judgeErrors: { trajectories: errorsIn(runs), candidates: 0 },
+      };
 
       // 4. New candidates.
       const candidates: { program: Program; log: CandidateLog }[] = [];
@@ -323,7 +365,7 @@ export class SIMBAAlignmentOptimizer implements AlignmentOptimizer {
           const source = softmaxSample(rng, topKPlusBaseline(pool, numCandidates), avgOf, tCandidates);
           const src = pool[source]!.program;
           const drop = demosToDrop(rng, rngPoisson, src.demos.length, maxDemos);
-          const copy: Program = { instructions: src.instructions, rules: [...src.rules], demos: src.demos.filter((_, i) => !drop.has(i)) };
+          const copy: Program = { instructions: src.instructions, rules: [...src.rules], ruleSources: [...(src.ruleSources ?? [])], demos: src.demos.filter((_, i) => !drop.has(i)) };
           const strategy = rng.choice(strategies);
           const entry: CandidateLog = {
             traceId: batch[bucket.example]!.traceId,
@@ -348,14 +390,22 @@ export class SIMBAAlignmentOptimizer implements AlignmentOptimizer {
               } else {
                 const r = await this.appendARule(bucket.runs, example, copy, { judge, p10, p90, optimizerModel, fieldsText, record, signal });
                 if (r.rule !== undefined) {
-                  copy.instructions = `${copy.instructions}\n\n${r.rule}`;
-                  copy.rules = [...copy.rules, r.rule];
-                  entry.outcome = "rule";
+                  const key = guidelineKey(r.rule);
+                  if (copy.rules.some((x) => guidelineKey(x) === key)) {
+                    // The same advice again: the copy is still a candidate, without a repeat.
+                    entry.outcome = "duplicate";
+                    entry.reason = "the program already has this rule";
+                  } else {
+                    copy.instructions = `${copy.instructions}\n\n${r.rule}`;
+                    copy.rules = [...copy.rules, r.rule];
+                    copy.ruleSources = [...(copy.ruleSources ?? []), example.traceId];
+                    entry.outcome = "rule";
+                  }
                 } else entry.reason = r.reason;
               }
               return true;
             } catch (err) {
-              if (signal?.aborted) throw err;
+              if (signal?.aborted || isFatalAlignmentError(err)) throw err;
               entry.outcome = "error";
               entry.reason = err instanceof Error ? err.message : String(err);
               return false;
@@ -364,6 +414,7 @@ export class SIMBAAlignmentOptimizer implements AlignmentOptimizer {
         );
         prepared.forEach((p, i) => {
           log.candidates.push(p.entry);
+          outcomes[p.entry.outcome] += 1;
           if (applied[i]) candidates.push({ program: p.copy, log: p.entry });
         });
       }
@@ -376,6 +427,7 @@ export class SIMBAAlignmentOptimizer implements AlignmentOptimizer {
         candidates.forEach((c, k) => pool.push({ idx: firstIdx + k, source: c.log.source, program: c.program, scores: [] }));
         const pairs = candidates.flatMap((_, k) => batch.map((ex) => ({ idx: firstIdx + k, ex })));
         const evals = await mapLimit(pairs, ctx.concurrency, (p) => runJudge(judgeFor(p.idx, 0), p.ex, record, signal), signal);
+        log.judgeErrors.candidates = errorsIn(evals);
         const candScores = candidates.map((_, k) => evals.slice(k * B, (k + 1) * B).map((r) => r.score));
         const avgs = candScores.map(average);
         const best = avgs.indexOf(Math.max(...avgs));
@@ -408,16 +460,18 @@ export class SIMBAAlignmentOptimizer implements AlignmentOptimizer {
       programs: pool.map((p) => ({ program: p.idx, source: p.source, rules: p.program.rules.length, demos: p.program.demos.length, score: average(p.scores) })),
       finalists: finalPrograms.map((program, k) => ({ winning: picks[k]!, program, score: finalScores[k]! })),
       chosen: { program: chosenIdx, score: finalScores[bestK]!, rules: chosen.rules.length, demos: chosen.demos.length },
+      chosenProgram: { rules: [...chosen.rules], ruleSources: [...(chosen.ruleSources ?? [])], demoSources: chosen.demos.map((d) => d.traceId) },
       rolloutTemperature,
+      rolloutTemperatures: temperatures,
+      finalJudgeErrors: errorsIn(evals),
+      strategyOutcomes: outcomes,
     };
     const instructions = renderInstructions(chosen, judge.templateVariables, judge.name);
     const aligned = judge.clone({ instructions });
-    // The chosen program (rules and demos as data), for debugging; not serialised.
-    Object.defineProperty(aligned, "simbaProgram", { value: { instructions: chosen.instructions, rules: chosen.rules, demos: chosen.demos }, enumerable: false, configurable: true });
     return {
       judge: aligned,
       details: details as unknown as Record<string, unknown>,
-      ...(chosenIdx === 0 ? { note: "SIMBA kept the original instructions: no candidate beat them on the training set." } : {}),
+      ...(chosenIdx === 0 ? { note: keptNote(steps, outcomes) } : {}),
     };
   }
 
@@ -473,6 +527,18 @@ export class SIMBAAlignmentOptimizer implements AlignmentOptimizer {
       throw err;
     }
   }
+}
+
+/** Why SIMBA kept the original instructions: say when no strategy could run at all. */
+function keptNote(steps: readonly StepLog[], outcomes: Record<CandidateLog["outcome"], number>): string {
+  const attempts = Object.values(outcomes).reduce((a, b) => a + b, 0);
+  const judgeErrors = steps.reduce((s, l) => s + l.judgeErrors.trajectories + l.judgeErrors.candidates, 0);
+  const errs = judgeErrors > 0 ? ` ${judgeErrors} judge call${judgeErrors === 1 ? "" : "s"} failed during the steps (details.steps[].judgeErrors).` : "";
+  if (attempts > 0 && outcomes.error === attempts) {
+    const first = steps.flatMap((l) => l.candidates).find((c) => c.outcome === "error")?.reason ?? "";
+    return `SIMBA kept the original instructions: every one of its ${attempts} strategy attempts failed (first: ${first.slice(0, 200)}), so there was no candidate to try.${errs}`;
+  }
+  return `SIMBA kept the original instructions: no candidate beat them on the training set.${errs}`;
 }
 
 function appendADemo(runs: readonly Trajectory[], example: TrainingExample, p10: number, maxLen: number): { demo?: Demo; reason?: string } {

@@ -18,14 +18,45 @@ export interface SplitResult<T> {
   note?: string;
 }
 
+/**
+ * `fraction` of `items` held out, stratified by label. With `eligible`, only items it accepts can
+ * be held out (alignment: traces the judge has never seen); the others always train, and the
+ * held-out size is `fraction` of all items, or every eligible item when there are fewer.
+ */
 export function stratifiedSplit<T>(
   items: readonly T[],
   labelOf: (item: T) => string,
-  options: { fraction?: number; seed?: number; minTrain?: number } = {},
+  options: { fraction?: number; seed?: number; minTrain?: number; eligible?: (item: T) => boolean } = {},
 ): SplitResult<T> {
   const fraction = options.fraction ?? DEFAULT_HELD_OUT_FRACTION;
-  const n = items.length;
   const all = [...items];
+  if (options.eligible) {
+    const eligible = options.eligible;
+    const fresh = all.filter((x) => eligible(x));
+    const seen = all.filter((x) => !eligible(x));
+    if (seen.length > 0) {
+      if (!(fraction > 0)) return stratifiedSplit(all, labelOf, { ...options, eligible: undefined });
+      const want = roundHalfEven(all.length * fraction);
+      const minTrain = Math.max(1, options.minTrain ?? 1);
+      const inner =
+        fresh.length <= want
+          ? ({ train: [], heldOut: fresh, stratified: true } as SplitResult<T>)
+          : stratifiedSplit(fresh, labelOf, { ...options, eligible: undefined, fraction: want / fresh.length, minTrain: 1 });
+      if (!inner.stratified || inner.heldOut.length < MIN_HELD_OUT || all.length - inner.heldOut.length < minTrain) {
+        return {
+          train: all,
+          heldOut: all,
+          stratified: false,
+          note:
+            `Too few examples the judge has not seen to hold out (${fresh.length} of ${all.length}; ${seen.length} are in its alignment already, ` +
+            `and a held-out split needs at least ${MIN_HELD_OUT}): before/after are measured on all ${all.length} examples, which the optimizer also trained on, so "after" is optimistic.`,
+        };
+      }
+      const out = new Set(inner.heldOut);
+      return { train: all.filter((x) => !out.has(x)), heldOut: inner.heldOut, stratified: true };
+    }
+  }
+  const n = items.length;
   if (!(fraction > 0)) {
     return { train: all, heldOut: all, stratified: false, note: `heldOutFraction is 0: before/after are measured on all ${n} examples, which are also the training data.` };
   }

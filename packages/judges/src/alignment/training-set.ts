@@ -1,9 +1,10 @@
 /**
- * Training-set extraction (alignment-algorithms.md, "The training set"): one example per trace
+ * Training-set extraction: one example per trace
  * with a valid HUMAN label of the judge's name, the judge's template fields taken from the
- * trace. The vote follows the collector's alignment query (collector/src/alignment/
- * training-set.ts) so client- and server-side alignment see the same labels: each reviewer's
- * newest label counts once, the majority wins, a tie goes to the newest.
+ * trace. This is the one implementation of the vote, used by client-side alignment and by the
+ * collector's server-side job (collector/src/alignment/training-set.ts only finds the labels):
+ * each reviewer's newest label counts once, the majority wins, a tie goes to the newest. Labels
+ * are normalised here only (`String(value).toLowerCase().trim()`, Unicode-aware).
  */
 import type { Judge } from "../judge.js";
 import type { TemplateVariable } from "../template.js";

@@ -70,7 +70,7 @@ export interface TrainingSet {
   missingByField: Partial<Record<TemplateVariable, number>>;
 }
 
-export type AlignmentPhase = "prepare" | "baseline" | "optimize" | "evaluate" | "done";
+export type AlignmentPhase = "prepare" | "baseline" | "optimize" | "evaluate" | "retrain" | "done";
 
 export interface AlignmentProgress {
   phase: AlignmentPhase;
@@ -128,6 +128,12 @@ export interface AlignmentOptimizer {
   /** The optimizer's own seed, if it was given one; otherwise the align() seed is used. */
   readonly seed?: number | undefined;
   align(judge: Judge, trainset: readonly TrainingExample[], context: OptimizerContext): Promise<OptimizerResult>;
+  /**
+   * After the held-out measurement: the judge to return, trained on every labelled example.
+   * Default: `align(judge, all, context)` from the input judge. MemAlign continues from the
+   * measured judge (it only has to learn the held-out examples).
+   */
+  retrain?(judge: Judge, measured: Judge, all: readonly TrainingExample[], context: OptimizerContext): Promise<OptimizerResult>;
   /** Settings for the report (JSON-serialisable). */
   describe?(): Record<string, unknown>;
 }
@@ -151,6 +157,9 @@ export interface AgreementStats {
   errors: number;
 }
 
+/** Judge calls by how their examples were retrieved (MemAlign judges; empty for others). */
+export type RetrievalCounts = { embedding?: number; lexical?: number };
+
 // A type alias (not an interface) so it is assignable to Record<string, unknown>, the type
 // the SDK's registry gives `judge.alignmentReport`.
 export type AlignmentReport = {
@@ -162,10 +171,21 @@ export type AlignmentReport = {
   split: { train: number; heldOut: number; stratified: boolean; heldOutFraction: number; note?: string };
   /** Measured on the held-out split (on all data when it was too small to split; see split.note). */
   before: AgreementStats;
+  /** The judge trained on the training split only ("measured"), on the same examples as `before`. */
   after: AgreementStats;
-  llm: LlmUsage & { optimizer: LlmUsage; evaluation: LlmUsage };
+  /**
+   * Which judge align() returned: "measured", the one `after` describes; or "retrained", the same
+   * optimizer run again on every labelled example (train + held out) after the measurement, so
+   * no label is wasted. Its agreement on fresh data is not measured (no data is left over).
+   */
+  returned: "measured" | "retrained";
+  retrained?: { examples: number; details?: Record<string, unknown>; note?: string };
+  /** How MemAlign judges retrieved their examples in the before/after calls (only for MemAlign judges). */
+  retrieval?: { before: RetrievalCounts; after: RetrievalCounts };
+  /** LLM and embedding calls: optimizer (on the train split), evaluation (before/after), retrain (on everything). */
+  llm: LlmUsage & { optimizer: LlmUsage; evaluation: LlmUsage; retrain: LlmUsage };
   wallTimeMs: number;
-  /** Unified diff of the instructions (MemAlign: instructions plus distilled guidelines). */
+  /** Unified diff of the returned judge's instructions (MemAlign: instructions plus distilled guidelines). */
   instructionDiff: string;
   details?: Record<string, unknown>;
   note?: string;
@@ -180,4 +200,11 @@ export interface AlignOptions {
   /** Judge calls in flight at most. Default 16. */
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * After measuring on the held-out split, run the optimizer again on every labelled example and
+   * return that judge (default true). false: return the measured judge, trained on the split only.
+   */
+  retrainOnAll?: boolean;
+  /** Traces the caller left out before align() because they carry no human label (counted in the report). */
+  unlabelled?: number;
 }
