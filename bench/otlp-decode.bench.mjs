@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import protobuf from "protobufjs";
 import { ProtobufTraceSerializer, JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
-import { buildSpans } from "./lib/llm-spans.mjs";
+import { assertFourSpanTraces, buildSpans } from "./lib/llm-spans.mjs";
 import { decodeTraceRequestProtobuf } from "../collector/dist/otlp/decode-protobuf.js";
 import { decodeTraceRequestJson } from "../collector/dist/otlp/decode-json.js";
 import { transcodeTraceRequestProtobuf } from "../collector/dist/otlp/protobuf-to-rowbinary.js";
@@ -184,6 +184,7 @@ function measure(fn, input) {
 }
 
 const spans = buildSpans(SPANS, 42, 1_760_000_000);
+assertFourSpanTraces(spans);
 const pbBody = ProtobufTraceSerializer.serializeRequest(spans);
 const jsonText = Buffer.from(JsonTraceSerializer.serializeRequest(spans)).toString("utf8");
 
