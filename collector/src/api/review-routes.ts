@@ -2,7 +2,7 @@ import { Router } from "express";
 import { z } from "zod";
 import type { Store } from "../store/store.js";
 import { AssessmentStore } from "../assessments/assessment-store.js";
-import { REVIEW_MAX_LIMIT, reviewQueue } from "../store/queries/review-queue.js";
+import { REVIEW_MAX_LIMIT, reviewQueue } from "../review/review-queue.js";
 import { SearchRequestError } from "../search/errors.js";
 import { ApiError, parseInput } from "./errors.js";
 

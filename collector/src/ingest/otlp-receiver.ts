@@ -8,7 +8,7 @@ import { decodeProtobufToRowBinary, transcodeTraceRequestProtobuf } from "../otl
 import { OtlpDecodeError } from "../otlp/errors.js";
 import { encodeExportResponse, encodeRpcStatus } from "../otlp/encode-response.js";
 import { encodeDecodedSpans, type RowBinarySpans } from "../store/rowbinary.js";
-import { OverloadedError, StoreUnavailableError } from "./span-batcher.js";
+import { OverloadedError, StoreUnavailableError } from "../store/span-batcher.js";
 import { BodyBuffers } from "./body-buffers.js";
 import { SpanRowsRejectedError } from "../store/span-writer.js";
 

@@ -7,7 +7,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
 import { SearchRequestError } from "./errors.js";
-import { compileTraceFilter, ParamBag, TRACE_STATUS_SQL, type ParamType } from "./filter-compiler.js";
+import { compileTraceFilter, ParamBag, type ParamType } from "./filter-compiler.js";
+import { TRACE_STATUS_SQL, TRACE_SUMMARY_COLUMNS, type TraceSummary } from "../store/queries/trace-summary.js";
 
 export interface TraceSearchRequest {
   /** Experiments to search; absent or empty searches all of them. */
@@ -23,23 +24,8 @@ export interface TraceSearchRequest {
   includeJudgeTraces?: boolean;
 }
 
-export interface TraceSummaryRow {
-  traceId: string;
-  experimentId: string;
-  runId: string;
-  name: string;
-  serviceName: string;
-  spanType: string;
-  /** Unix nanoseconds, decimal: beyond Number's exact range. */
-  timestampNs: string;
-  durationNs: string;
-  status: "OK" | "ERROR" | "UNSET";
-  inputs: string;
-  outputs: string;
-  tags: Record<string, string>;
-  metadata: Record<string, string>;
-  rootSpanId: string;
-}
+/** One row of a search: the trace summary (store/queries/trace-summary.ts). */
+export type TraceSummaryRow = TraceSummary;
 
 export interface TraceSearchPage {
   rows: TraceSummaryRow[];
@@ -213,11 +199,7 @@ function resolveMaxResults(n: number | undefined): number {
   return n;
 }
 
-const SELECT = `SELECT t.TraceId AS traceId, t.ExperimentId AS experimentId, t.RunId AS runId, t.Name AS name,
-  t.ServiceName AS serviceName, t.SpanType AS spanType,
-  toString(toUnixTimestamp64Nano(t.Timestamp)) AS timestampNs, toString(t.Duration) AS durationNs,
-  ${TRACE_STATUS_SQL} AS status, t.Inputs AS inputs, t.Outputs AS outputs, t.Tags AS tags, t.Metadata AS metadata,
-  t.RootSpanId AS rootSpanId
+const SELECT = `SELECT ${TRACE_SUMMARY_COLUMNS}
 FROM gavel_traces AS t`;
 
 /** Name of the LIMIT parameter, which searchTraceSummaries raises when duplicates fill a page. */

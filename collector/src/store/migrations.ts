@@ -3,7 +3,12 @@ import {
   gavelAssessments,
   gavelAssessmentsMv,
   gavelExperiments,
+  gavelExperimentStats,
+  gavelExperimentStatsMv,
   gavelRuns,
+  gavelTokenUsageDaily,
+  gavelTokenUsageDailyMv,
+  readPathBackfill,
   gavelScorers,
   gavelAlignmentRuns,
   gavelSchemaMigrations,
@@ -73,6 +78,14 @@ export const MIGRATIONS: Migration[] = [
     version: 5,
     name: "alignment runs",
     objects: [gavelAlignmentRuns],
+  },
+  {
+    version: 6,
+    name: "read-path counters: traces per experiment, token use per day and model",
+    objects: [gavelExperimentStats, gavelExperimentStatsMv, gavelTokenUsageDaily, gavelTokenUsageDailyMv],
+    // Token use is not backfilled: it would re-read every stored span; it counts from now on
+    // (docs/architecture.md says how to fill it for older days).
+    seed: readPathBackfill,
   },
 ];
 

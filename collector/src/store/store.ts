@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { GavelConfig } from "../config/config.js";
-import { SpanBatcher } from "../ingest/span-batcher.js";
+import { SpanBatcher } from "./span-batcher.js";
 import { openStoreClient, type StoreClient, type StoreMode } from "./clickhouse.js";
 import { migrate, schemaObjectNames, type MigrateResult } from "./migrations.js";
 import { createSpanWriter, type SpanWriter } from "./span-writer.js";

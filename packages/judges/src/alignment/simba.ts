@@ -1,6 +1,6 @@
 /**
  * SIMBA (Stochastic Introspective Mini-Batch Ascent), ported from the description in
- * /work/shared/reference/alignment-algorithms.md, step by step:
+ * DSPy's documentation of its SIMBA optimizer, step by step:
  *
  *  1. mini-batch: the trainset indices are shuffled once and consumed `batchSize` at a time,
  *     reshuffled when the next slice would run past the end;
