@@ -83,8 +83,7 @@ export const MIGRATIONS: Migration[] = [
     version: 6,
     name: "read-path counters: traces per experiment, token use per day and model",
     objects: [gavelExperimentStats, gavelExperimentStatsMv, gavelTokenUsageDaily, gavelTokenUsageDailyMv],
-    // Token use is not backfilled: it would re-read every stored span; it counts from now on
-    // (docs/architecture.md says how to fill it for older days).
+    // One pass over the stored traces and spans (4M spans: see bench/README.md, "Read paths").
     seed: readPathBackfill,
   },
 ];

@@ -504,7 +504,11 @@ export const gavelTokenUsageDailyMv: ViewDef = {
   select: TOKEN_USAGE_SELECT,
 };
 
-/** Fills the counters from the rows stored before they existed (migrating a store in place). */
-export const readPathBackfill = [
-  `INSERT INTO gavel_experiment_stats ${EXPERIMENT_STATS_SELECT}`,
-];
+/**
+ * Fills the counters from the rows stored before their views existed (migrating a store in
+ * place). Each INSERT … SELECT reads the parts that exist when it starts, and each view counts
+ * what is inserted after its creation: only spans inserted between a view's creation and its
+ * backfill (none when the collector migrates before it ingests) would count twice in the token
+ * sums; the experiment counters are idempotent (uniq, max).
+ */
+export const readPathBackfill = [`INSERT INTO gavel_experiment_stats ${EXPERIMENT_STATS_SELECT}`, `INSERT INTO gavel_token_usage_daily ${TOKEN_USAGE_SELECT}`];
