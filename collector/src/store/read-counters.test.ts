@@ -26,9 +26,9 @@ const T0 = BigInt(Date.UTC(2026, 10, 1)) * 1_000_000n;
 function trace(n: number, experiment: string, model: string, day: number, opts: { judge?: boolean } = {}): SpanRow[] {
   const traceId = hex(n, 32);
   const base = {
-    traceState: "", spanKind: "Internal", serviceName: "app", resourceAttributes: [], scopeName: "s", scopeVersion: "",
+    traceState: "", spanKind: "Internal", serviceName: "app", resourceAttributes: [] as [string, string][], scopeName: "s", scopeVersion: "",
     statusCode: "Ok", statusMessage: "", events: [], links: [], duration: 1_000_000n,
-  } as const;
+  };
   const root: SpanRow = {
     ...base, timestamp: T0 + BigInt(day) * DAY_NS + BigInt(n), traceId, spanId: hex(n * 2 + 1, 16), parentSpanId: "", spanName: "root",
     spanAttributes: [["gavel.experiment_id", experiment], ...(opts.judge ? ([["gavel.judge", "true"]] as [string, string][]) : [])],
