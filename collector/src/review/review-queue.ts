@@ -16,6 +16,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
 import { compileTraceFilter, ParamBag } from "../search/filter-compiler.js";
 import { SearchRequestError } from "../search/errors.js";
+import { decodePageToken, encodePageToken } from "../search/page-token.js";
 import { toTraceInfo, type TraceInfoJson } from "../store/queries/traces.js";
 import { TRACE_SUMMARY_COLUMNS, type TraceSummary } from "../store/queries/trace-summary.js";
 
@@ -103,25 +104,16 @@ function pairsCte(p: ParamBag, experiment: string, name: string | undefined): st
 )`;
 }
 
-interface Token {
-  v: 1;
-  h: string;
-  k: [number, number, string, string, string];
-}
+/** The review order's keys of the last item: tier, sharePpm, negTs, traceId, name. */
+type QueueKeys = [number, number, string, string, string];
 
 const RESTART = "Request the queue again without pageToken.";
 
-function decodeToken(raw: string, hash: string): Token["k"] {
-  let t: Partial<Token> | undefined;
-  try {
-    t = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as Partial<Token>;
-  } catch {
-    t = undefined;
-  }
+function decodeToken(raw: string, hash: string): QueueKeys {
+  const t = decodePageToken(raw);
   const k = t?.k;
   if (
     !t ||
-    t.v !== 1 ||
     !Array.isArray(k) ||
     k.length !== 5 ||
     !Number.isInteger(k[0]) ||
@@ -135,7 +127,7 @@ function decodeToken(raw: string, hash: string): Token["k"] {
   if (t.h !== hash) {
     throw new SearchRequestError("INVALID_PAGE_TOKEN", "pageToken", `pageToken belongs to another queue (experiment, name or filter changed). ${RESTART}`);
   }
-  return k as Token["k"];
+  return k as QueueKeys;
 }
 
 interface ItemRow {
@@ -248,8 +240,8 @@ LIMIT ${p.add("UInt32", limit + 1)}`;
   const last = rows[rows.length - 1];
   const page: ReviewQueuePage = { minLabels: MIN_ALIGNMENT_LABELS, judges: [...judges.values()], items };
   if (more && last) {
-    const token: Token = { v: 1, h: hash, k: [Number(last.tier), Number(last.sharePpm), last.negTsText, last.traceId, last.name] };
-    page.nextPageToken = Buffer.from(JSON.stringify(token)).toString("base64url");
+    const keys: QueueKeys = [Number(last.tier), Number(last.sharePpm), last.negTsText, last.traceId, last.name];
+    page.nextPageToken = encodePageToken(hash, keys);
   }
   return page;
 }

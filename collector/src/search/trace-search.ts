@@ -7,6 +7,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
 import { SearchRequestError } from "./errors.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
 import { compileTraceFilter, ParamBag, type ParamType } from "./filter-compiler.js";
 import { TRACE_STATUS_SQL, TRACE_SUMMARY_COLUMNS, type TraceSummary } from "../store/queries/trace-summary.js";
 
@@ -132,30 +133,11 @@ export function compileOrderBy(orderBy: string[] | undefined): CompiledOrderBy {
   return { keys, sql: keys.map((k) => `${k.sql} ${k.direction}`).join(", ") };
 }
 
-interface PageToken {
-  v: 1;
-  /** Hash of the search the token belongs to. */
-  h: string;
-  /** Sort-key values of the last row returned, in key order. */
-  k: string[];
-}
-
-function encodeToken(t: PageToken): string {
-  return Buffer.from(JSON.stringify(t)).toString("base64url");
-}
-
 const RESTART = "Repeat the search without pageToken to start from the first page.";
 
 function decodeToken(token: string, hash: string, keyCount: number): string[] {
-  let t: Partial<PageToken> | undefined;
-  if (/^[A-Za-z0-9_-]+$/.test(token)) {
-    try {
-      t = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as Partial<PageToken>;
-    } catch {
-      t = undefined;
-    }
-  }
-  if (!t || typeof t !== "object" || t.v !== 1 || typeof t.h !== "string" || !Array.isArray(t.k) || !t.k.every((x) => typeof x === "string")) {
+  const t = decodePageToken(token);
+  if (!t || !t.k.every((x) => typeof x === "string")) {
     throw new InvalidPageTokenError(`pageToken is not a token this server issued (it may be truncated or edited). ${RESTART}`);
   }
   if (t.h !== hash || t.k.length !== keyCount) {
@@ -164,7 +146,7 @@ function decodeToken(token: string, hash: string, keyCount: number): string[] {
         `while paging (only maxResults may change). ${RESTART}`,
     );
   }
-  return t.k;
+  return t.k as string[];
 }
 
 /**
@@ -288,5 +270,5 @@ export async function searchTraceSummaries(client: ClickHouseClient, req: TraceS
   if (rows.length <= limit) return { rows };
   rows.length = limit;
   const last = rows[limit - 1]!;
-  return { rows, nextPageToken: encodeToken({ v: 1, h: hash, k: order.keys.map((k) => SORT_FIELDS[k.field].fromRow(last)) }) };
+  return { rows, nextPageToken: encodePageToken(hash, order.keys.map((k) => SORT_FIELDS[k.field].fromRow(last))) };
 }
