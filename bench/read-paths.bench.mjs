@@ -18,7 +18,7 @@
 //    worker's candidate and arrival queries for one judge sampling 10 % of the largest experiment.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir, loadavg } from "node:os";
+import { tmpdir, loadavg, availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -166,6 +166,7 @@ async function timeUi() {
       if (i > 0) ms.push(performance.now() - t0);
       await context.close();
     }
+    process.stderr.write(`[read bench]   UI: Traces tab, first row on screen: ${ms.map((x) => x.toFixed(0)).join(", ")} ms\n`);
     return median(ms);
   } finally {
     await browser.close();
@@ -232,6 +233,7 @@ await new Promise((ok) => collector.once("exit", ok));
 const wp = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--worker-poll", dataDir, "--rounds", String(ROUNDS)], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
 if (wp.status !== 0) throw new Error(`worker poll failed:\n${wp.stdout}`);
 const poll = JSON.parse(wp.stdout.trim().split("\n").pop());
+progress(`worker poll: candidates ${fmtMs(poll.findMs)} ms, arrival counts ${fmtMs(poll.countMs)} ms`);
 if (!cacheDir) rmSync(dataDir, { recursive: true, force: true });
 
 const row = (name, goal, a, b) => {
@@ -240,7 +242,7 @@ const row = (name, goal, a, b) => {
   console.log(`| ${name} | ${v(a)} | ${v(b)} | < ${goal} | ${ratio(a)} | ${ratio(b)} |`);
 };
 console.log(`Median of ${ROUNDS} after one warm-up call, ms. Background ingest: ${Math.round(ingest.rate)} spans/s acknowledged ` +
-  `(${ingest.failed} requests failed). Load average during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${navigator.hardwareConcurrency ?? 2} cores.\n`);
+  `(${ingest.failed} requests failed). Load average during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${availableParallelism()} cores.\n`);
 console.log("| call | idle | under ingest | goal | idle / goal | under ingest / goal |");
 console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
 for (const [name, goal] of CALLS) row(name, goal, idle.get(name), busy.get(name));
