@@ -89,7 +89,7 @@ async function runGavel(senders, env = {}) {
   let sent = 0;
   async function send(template) {
     // The collector answers a repeat of an acknowledged request without storing it
-    // (ingest/request-dedup.ts), as it must for an exporter's retry. Real exporters never
+    // (store/request-dedup.ts), as it must for an exporter's retry. Real exporters never
     // repeat a body otherwise, so each request gets its own tail: an empty ResourceSpans
     // with a schema_url, which adds no rows and keeps the body on the transcoder's path.
     const tag = Buffer.from(`bench-${process.pid}-${sent++}`);
@@ -132,9 +132,15 @@ async function runGavel(senders, env = {}) {
   const countRes = await fetch(`${url}/api/v1/sql`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ query: "SELECT count() AS n FROM otel_traces" }),
+    body: JSON.stringify({ query: "SELECT count() AS n, countIf(ParentSpanId = '') AS roots, uniqExact(TraceId) AS traces FROM otel_traces" }),
   });
-  const stored = Number((await countRes.json()).rows[0].n) - 4 * SPANS_PER_REQUEST;
+  const counted = (await countRes.json()).rows[0];
+  const stored = Number(counted.n) - 4 * SPANS_PER_REQUEST;
+  // The stored data must have the generator's shape: one root in every four spans, and no more
+  // distinct traces than the requests hold (the requests are re-sent in a loop).
+  if (Number(counted.roots) * 4 !== Number(counted.n) || Number(counted.traces) > (REQUESTS * SPANS_PER_REQUEST) / 4) {
+    throw new Error(`stored spans have the wrong shape: ${JSON.stringify(counted)}`);
+  }
   const metrics = await (await fetch(`${url}/metrics`)).text();
   const metric = (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1] ?? NaN);
   const inserts = metric("gavel_ingest_inserts_total");

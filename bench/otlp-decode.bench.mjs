@@ -10,12 +10,12 @@
 import { parseArgs } from "node:util";
 import protobuf from "protobufjs";
 import { ProtobufTraceSerializer, JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
-import { buildSpans } from "./lib/llm-spans.mjs";
+import { assertFourSpanTraces, buildSpans } from "./lib/llm-spans.mjs";
 import { decodeTraceRequestProtobuf } from "../collector/dist/otlp/decode-protobuf.js";
 import { decodeTraceRequestJson } from "../collector/dist/otlp/decode-json.js";
 import { transcodeTraceRequestProtobuf } from "../collector/dist/otlp/protobuf-to-rowbinary.js";
 import { RowBinaryWriter, encodeSpansRowBinary } from "../collector/dist/store/rowbinary.js";
-import { RequestDedup } from "../collector/dist/ingest/request-dedup.js";
+import { RequestDedup } from "../collector/dist/store/request-dedup.js";
 import {
   goFloatString,
   goJsonArray,
@@ -185,6 +185,7 @@ function measure(fn, input) {
 }
 
 const spans = buildSpans(SPANS, 42, 1_760_000_000);
+assertFourSpanTraces(spans);
 const pbBody = ProtobufTraceSerializer.serializeRequest(spans);
 const jsonText = Buffer.from(JsonTraceSerializer.serializeRequest(spans)).toString("utf8");
 
@@ -214,7 +215,7 @@ const toRowBinary = [
   ["(d) Gavel transcoder: protobuf → RowBinary (the collector's path)", measure(transcode, pbBody)],
   ["(e) Gavel decoder → rows → RowBinary encoder", measure((b) => encodeSpansRowBinary(decodeTraceRequestProtobuf(b).rows), pbBody)],
   ["(f) protobufjs reflection + map → rows → RowBinary encoder", measure((b) => encodeSpansRowBinary(decodeReflection(b).rows), pbBody)],
-  // What the collector adds per request to recognise an exporter's resend (ingest/request-dedup.ts).
+  // What the collector adds per request to recognise an exporter's resend (store/request-dedup.ts).
   ["(g) request key for resends: SHA-256 of the body", measure((b) => RequestDedup.keyOf("protobuf", b), pbBody)],
 ];
 

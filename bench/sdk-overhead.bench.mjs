@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Per-call overhead of tracing a trivial function: raw OpenTelemetry startActiveSpan with two
-// JSON attributes (the baseline in DESIGN.md), Gavel's trace(), and Langfuse's observe().
+// JSON attributes (the baseline of bench/README.md), Gavel's trace(), and Langfuse's observe().
 // All three run on one registered NodeTracerProvider whose BatchSpanProcessor exports to a
 // no-op exporter, so only the wrappers differ. Uses the BUILT SDK: npx tsc -b packages/sdk.
 //

@@ -52,6 +52,10 @@ export function buildSpans(n, seed = 42, t0 = Math.floor(Date.now() / 1000) - 36
       traceId = hex(rand, 16);
       rootId = hex(rand, 8);
     }
+    // Per-span constants: spanContext() is called later (by the serializer), so it must not
+    // close over the loop's `traceId`, which by then names the last trace of the batch.
+    const tid = traceId;
+    const parentId = rootId;
     const spanId = pos === 0 ? rootId : hex(rand, 8);
     const startNs = Math.floor(rand() * 1e9);
     const durNs = 50_000_000 + Math.floor(rand() * 2e9);
@@ -77,8 +81,8 @@ export function buildSpans(n, seed = 42, t0 = Math.floor(Date.now() / 1000) - 36
     spans.push({
       name: pos === 0 ? "support_agent" : pos === 1 ? "chat gpt-4o-mini" : pos === 2 ? "lookup_order" : "retrieve_docs",
       kind: pos === 1 ? 2 : 0,
-      spanContext: () => ({ traceId, spanId, traceFlags: 1 }),
-      parentSpanContext: pos === 0 ? undefined : { traceId, spanId: rootId, traceFlags: 1, isRemote: false },
+      spanContext: () => ({ traceId: tid, spanId, traceFlags: 1 }),
+      parentSpanContext: pos === 0 ? undefined : { traceId: tid, spanId: parentId, traceFlags: 1, isRemote: false },
       startTime: [t0 + i, startNs],
       endTime: [t0 + i + Math.floor((startNs + durNs) / 1e9), (startNs + durNs) % 1e9],
       status: { code: 1 },
@@ -100,10 +104,55 @@ export function buildSpans(n, seed = 42, t0 = Math.floor(Date.now() / 1000) - 36
   return spans;
 }
 
+/**
+ * The shape of generated spans, read back through `spanContext()` as an exporter reads it:
+ * how many traces, and the fewest/most spans and root spans per trace.
+ */
+export function traceShape(spans) {
+  const traces = new Map();
+  for (const s of spans) {
+    const { traceId } = s.spanContext();
+    const t = traces.get(traceId) ?? { spans: 0, roots: 0 };
+    t.spans++;
+    if (!s.parentSpanContext) t.roots++;
+    else if (s.parentSpanContext.traceId !== traceId) throw new Error(`span ${s.spanContext().spanId} has a parent in another trace`);
+    traces.set(traceId, t);
+  }
+  const v = [...traces.values()];
+  return {
+    traces: traces.size,
+    minSpans: Math.min(...v.map((t) => t.spans)),
+    maxSpans: Math.max(...v.map((t) => t.spans)),
+    minRoots: Math.min(...v.map((t) => t.roots)),
+    maxRoots: Math.max(...v.map((t) => t.roots)),
+  };
+}
+
+/** Throws unless `spans` are whole four-span traces with one root each, as the benchmarks assume. */
+export function assertFourSpanTraces(spans) {
+  const s = traceShape(spans);
+  const want = Math.ceil(spans.length / 4);
+  const whole = spans.length % 4 === 0;
+  if (s.traces !== want || s.maxSpans !== 4 || (whole && s.minSpans !== 4) || s.minRoots !== 1 || s.maxRoots !== 1) {
+    throw new Error(`generated spans have the wrong shape: ${JSON.stringify(s)} for ${spans.length} spans (want ${want} traces of 4 spans, 1 root each)`);
+  }
+  return s;
+}
+
 /** OTLP protobuf request bodies of `spansPerRequest` spans each, all with distinct trace ids. */
 export function buildProtobufRequests(count, spansPerRequest) {
   const out = [];
-  for (let i = 0; i < count; i++) out.push(Buffer.from(ProtobufTraceSerializer.serializeRequest(buildSpans(spansPerRequest, 1000 + i))));
+  const seen = new Set();
+  for (let i = 0; i < count; i++) {
+    const spans = buildSpans(spansPerRequest, 1000 + i);
+    assertFourSpanTraces(spans);
+    for (const s of spans) {
+      const id = s.spanContext().traceId;
+      if (s.parentSpanContext === undefined && seen.has(id)) throw new Error(`trace ${id} appears in two requests`);
+      seen.add(id);
+    }
+    out.push(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)));
+  }
   return out;
 }
 

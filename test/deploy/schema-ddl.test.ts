@@ -113,7 +113,7 @@ describe("clustered DDL shape", () => {
       const engine = /ENGINE = (\w+)\('([^']+)', '([^']+)'(?:, (\w+))?\)/.exec(stmt!);
       expect(engine, `${t.name}: ${stmt}`).not.toBeNull();
       expect(engine![1]).toBe(`Replicated${t.engine}`);
-      expect(["ReplicatedMergeTree", "ReplicatedReplacingMergeTree"]).toContain(engine![1]);
+      expect(["ReplicatedMergeTree", "ReplicatedReplacingMergeTree", "ReplicatedAggregatingMergeTree", "ReplicatedSummingMergeTree"]).toContain(engine![1]);
       expect(engine![2]).toBe(`/clickhouse/tables/{shard}/{database}/${t.name}_local`);
       expect(engine![3]).toBe("{replica}");
       expect(engine![4]).toBe(t.versionColumn);

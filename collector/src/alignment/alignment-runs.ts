@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { AlignmentProgress as AlignmentProgressJson, AlignmentRun, AlignmentStatus } from "@gavel/api";
-import { monotonicNowNs } from "../assessments/assessment-span.js";
+import { monotonicNowNs } from "../store/monotonic-clock.js";
 
 export type { AlignmentProgressJson, AlignmentRun, AlignmentStatus };
 

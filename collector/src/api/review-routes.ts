@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Store } from "../store/store.js";
 import { AssessmentStore } from "../assessments/assessment-store.js";
-import { REVIEW_MAX_LIMIT, reviewQueue } from "../store/queries/review-queue.js";
+import { REVIEW_MAX_LIMIT, reviewQueue } from "../review/review-queue.js";
 import { SearchRequestError } from "../search/errors.js";
 import { ApiError, parseInput } from "./errors.js";
 import { route, strictRouter } from "../server/routes.js";

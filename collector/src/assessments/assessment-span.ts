@@ -4,13 +4,8 @@ import type { AssessmentJson } from "./assessment-types.js";
 
 export const EVALUATION_EVENT = "gen_ai.evaluation.result";
 
-let lastNs = 0n;
-/** Strictly increasing nanosecond clock: versions of one assessment written in the same ms still order. */
-export function monotonicNowNs(): bigint {
-  const now = BigInt(Date.now()) * 1_000_000n;
-  lastNs = now > lastNs ? now : lastNs + 1n;
-  return lastNs;
-}
+/** Versions of one assessment written in the same ms still order (the store's clock). */
+export { monotonicNowNs } from "../store/monotonic-clock.js";
 
 /** GenAI semconv attributes plus Gavel's, in the form the assessments view reads. */
 export function assessmentEventAttributes(a: AssessmentJson, deleted = false): AttrPairs {
@@ -40,7 +35,7 @@ export function assessmentEventAttributes(a: AssessmentJson, deleted = false): A
 
 /**
  * An evaluation span carrying assessment events, child of the judged span in the same
- * trace (DESIGN.md: assessments are span events). When the judged span is not known
+ * trace (docs/architecture.md: assessments are span events). When the judged span is not known
  * yet (the assessment arrived before its trace) the span has no parent; it is marked
  * `gavel.assessment_span` so it never counts as the trace's root.
  */

@@ -21,7 +21,7 @@ export interface GavelConfig {
   batchRows: number;
   /** How long the writer waits to fill a batch while an insert is already running. */
   batchWaitMs: number;
-  /** Resends of an acknowledged OTLP request are answered without storing them again (ingest/request-dedup.ts). */
+  /** Resends of an acknowledged OTLP request are answered without storing them again (store/request-dedup.ts). */
   dedup: { windowSeconds: number; maxRequests: number };
   sql: {
     maxExecutionSeconds: number;

@@ -8,9 +8,9 @@ import { decodeProtobufToRowBinary, transcodeTraceRequestProtobuf } from "../otl
 import { OtlpDecodeError } from "../otlp/errors.js";
 import { encodeExportResponse, encodeRpcStatus } from "../otlp/encode-response.js";
 import { encodeDecodedSpans, type RowBinarySpans } from "../store/rowbinary.js";
-import { OverloadedError, StoreUnavailableError } from "./span-batcher.js";
+import { OverloadedError, StoreUnavailableError } from "../store/span-batcher.js";
 import { BodyBuffers } from "./body-buffers.js";
-import { RequestDedup, type Acknowledgement } from "./request-dedup.js";
+import { RequestDedup, type Acknowledgement } from "../store/request-dedup.js";
 import { SpanRowsRejectedError } from "../store/span-writer.js";
 
 /** Where OTLP/HTTP traces are accepted: the OTLP path, and Langfuse's, so its SDKs need only a base URL. */

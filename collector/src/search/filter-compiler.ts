@@ -23,9 +23,9 @@ export class ParamBag {
   }
 }
 
-// The trace's status as the API shows it: anything but Ok/Error counts as UNSET,
-// matching statusOf() in the store, so a filter agrees with what the list displays.
-export const TRACE_STATUS_SQL = "multiIf(t.StatusCode = 'Error', 'ERROR', t.StatusCode = 'Ok', 'OK', 'UNSET')";
+import { TRACE_STATUS_SQL } from "../store/queries/trace-summary.js";
+
+export { TRACE_STATUS_SQL };
 
 // An assessment's value read three ways. Value is JSON written by Gavel, but events
 // from other GenAI-semconv tools may carry plain text, hence the isValidJSON guard.

@@ -8,7 +8,9 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
 import { fillTracePayloads } from "../store/queries/trace-io.js";
 import { SearchRequestError } from "./errors.js";
-import { compileTraceFilter, ParamBag, TRACE_STATUS_SQL, type ParamType } from "./filter-compiler.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
+import { compileTraceFilter, ParamBag, type ParamType } from "./filter-compiler.js";
+import { TRACE_STATUS_SQL, TRACE_SUMMARY_COLUMNS, type TraceSummary } from "../store/queries/trace-summary.js";
 
 export interface TraceSearchRequest {
   /** Experiments to search; absent or empty searches all of them. */
@@ -24,23 +26,8 @@ export interface TraceSearchRequest {
   includeJudgeTraces?: boolean;
 }
 
-export interface TraceSummaryRow {
-  traceId: string;
-  experimentId: string;
-  runId: string;
-  name: string;
-  serviceName: string;
-  spanType: string;
-  /** Unix nanoseconds, decimal: beyond Number's exact range. */
-  timestampNs: string;
-  durationNs: string;
-  status: "OK" | "ERROR" | "UNSET";
-  inputs: string;
-  outputs: string;
-  tags: Record<string, string>;
-  metadata: Record<string, string>;
-  rootSpanId: string;
-}
+/** One row of a search: the trace summary (store/queries/trace-summary.ts). */
+export type TraceSummaryRow = TraceSummary;
 
 export interface TraceSearchPage {
   rows: TraceSummaryRow[];
@@ -179,30 +166,11 @@ export function compileOrderBy(orderBy: string[] | undefined, params: ParamBag =
   return { keys, sql: keys.map((k) => `${k.sql} ${k.direction}`).join(", ") };
 }
 
-interface PageToken {
-  v: 1;
-  /** Hash of the search the token belongs to. */
-  h: string;
-  /** Sort-key values of the last row returned, in key order. */
-  k: string[];
-}
-
-function encodeToken(t: PageToken): string {
-  return Buffer.from(JSON.stringify(t)).toString("base64url");
-}
-
 const RESTART = "Repeat the search without pageToken to start from the first page.";
 
 function decodeToken(token: string, hash: string, keyCount: number): string[] {
-  let t: Partial<PageToken> | undefined;
-  if (/^[A-Za-z0-9_-]+$/.test(token)) {
-    try {
-      t = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as Partial<PageToken>;
-    } catch {
-      t = undefined;
-    }
-  }
-  if (!t || typeof t !== "object" || t.v !== 1 || typeof t.h !== "string" || !Array.isArray(t.k) || !t.k.every((x) => typeof x === "string")) {
+  const t = decodePageToken(token);
+  if (!t || !t.k.every((x) => typeof x === "string")) {
     throw new InvalidPageTokenError(`pageToken is not a token this server issued (it may be truncated or edited). ${RESTART}`);
   }
   if (t.h !== hash || t.k.length !== keyCount) {
@@ -211,7 +179,7 @@ function decodeToken(token: string, hash: string, keyCount: number): string[] {
         `while paging (only maxResults may change). ${RESTART}`,
     );
   }
-  return t.k;
+  return t.k as string[];
 }
 
 /**
@@ -246,11 +214,7 @@ function resolveMaxResults(n: number | undefined): number {
   return n;
 }
 
-const SELECT = `SELECT t.TraceId AS traceId, t.ExperimentId AS experimentId, t.RunId AS runId, t.Name AS name,
-  t.ServiceName AS serviceName, t.SpanType AS spanType,
-  toString(toUnixTimestamp64Nano(t.Timestamp)) AS timestampNs, toString(t.Duration) AS durationNs,
-  ${TRACE_STATUS_SQL} AS status, t.Inputs AS inputs, t.Outputs AS outputs, t.Tags AS tags, t.Metadata AS metadata,
-  t.RootSpanId AS rootSpanId
+const SELECT = `SELECT ${TRACE_SUMMARY_COLUMNS}
 FROM gavel_traces AS t`;
 
 /** Name of the LIMIT parameter, which searchTraceSummaries raises when duplicates fill a page. */
@@ -340,5 +304,5 @@ export async function searchTraceSummaries(client: ClickHouseClient, req: TraceS
   if (rows.length <= limit) return { rows };
   rows.length = limit;
   const last = rows[limit - 1]!;
-  return { rows, nextPageToken: encodeToken({ v: 1, h: hash, k: order.keys.map((k) => k.fromRow(last)) }) };
+  return { rows, nextPageToken: encodePageToken(hash, order.keys.map((k) => k.fromRow(last))) };
 }

@@ -93,7 +93,7 @@ export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
     res.once("close", () => pending.delete(res));
   });
   const selfTracing = startSelfTracing(store.batcher);
-  // With chDB the data dir opens in this process only, so the worker runs here (DESIGN.md).
+  // With chDB the data dir opens in this process only, so the worker runs here (docs/architecture.md, "Seams").
   if (worker.onlineInCollector) worker.startOnline();
   const addr = server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;

@@ -3,7 +3,12 @@ import {
   gavelAssessments,
   gavelAssessmentsMv,
   gavelExperiments,
+  gavelExperimentStats,
+  gavelExperimentStatsMv,
   gavelRuns,
+  gavelTokenUsageDaily,
+  gavelTokenUsageDailyMv,
+  readPathBackfill,
   gavelScorers,
   gavelAlignmentRuns,
   gavelSchemaMigrations,
@@ -80,6 +85,13 @@ export const MIGRATIONS: Migration[] = [
     version: 6,
     name: "every client's conventions: span type, model and token columns, trace summaries",
     objects: [otelTracesConventionColumns, gavelTracesMvConventions],
+  },
+  {
+    version: 7,
+    name: "read-path counters: traces per experiment, token use per day and model",
+    objects: [gavelExperimentStats, gavelExperimentStatsMv, gavelTokenUsageDaily, gavelTokenUsageDailyMv],
+    // One pass over the stored traces and spans (4M spans: see bench/README.md, "Read paths").
+    seed: readPathBackfill,
   },
 ];
 

@@ -12,7 +12,7 @@ import { SPAN_COLUMNS } from "./rowbinary.js";
  * embedded and server mode differ:
  *
  * - chDB pastes inline INSERT data into the SQL text, and chdb 3.4 ends inline data at
- *   the first blank line and runs what follows as SQL (DESIGN.md, "chDB gotcha"). Binary
+ *   the first blank line and runs what follows as SQL (docs/architecture.md, "chDB traps"). Binary
  *   rows contain 0a 0a now and then, so in embedded mode they go through a file and
  *   `INSERT … FROM INFILE`, never inline.
  * - A ClickHouse server receives the body over HTTP, where it is never parsed as SQL.

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { GavelConfig } from "../config/config.js";
-import { SpanBatcher } from "../ingest/span-batcher.js";
-import { RequestDedup } from "../ingest/request-dedup.js";
+import { SpanBatcher } from "./span-batcher.js";
+import { RequestDedup } from "./request-dedup.js";
 import { openStoreClient, type StoreClient, type StoreMode } from "./clickhouse.js";
 import type { SessionPool } from "./session-pool.js";
 import { migrate, schemaObjectNames, type MigrateResult } from "./migrations.js";

@@ -1,7 +1,7 @@
 import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { setJudgeTracerProvider } from "@gavel/judges";
-import type { SpanBatcher } from "../ingest/span-batcher.js";
+import type { SpanBatcher } from "../store/span-batcher.js";
 import { StoreSpanExporter } from "./store-span-exporter.js";
 
 export interface SelfTracing {

@@ -1,7 +1,7 @@
 import type { Attributes, AttributeValue, HrTime } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
-import type { SpanBatcher } from "../ingest/span-batcher.js";
+import type { SpanBatcher } from "../store/span-batcher.js";
 import { encodeSpansRowBinary } from "../store/rowbinary.js";
 import type { AttrPairs, SpanRow } from "../store/span-row.js";
 import { goFloatString, spanKindName, statusCodeName } from "../otlp/any-value.js";

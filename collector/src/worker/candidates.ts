@@ -11,7 +11,8 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { compileTraceFilter, ParamBag } from "../search/filter-compiler.js";
-import { statusOf, type TraceSummaryLike } from "../store/queries/traces.js";
+import type { TraceSummaryLike } from "../store/queries/traces.js";
+import { TRACE_SUMMARY_COLUMNS, type TraceSummary } from "../store/queries/trace-summary.js";
 import { judgeAssessmentId, judgeAssessmentIdSql } from "./assessment-id.js";
 import { SAMPLE_SCALE, sampledSql, shardSql } from "./sampler.js";
 import type { Shard } from "./shard.js";
@@ -25,51 +26,13 @@ export interface Candidate {
   lastSeenMs: number;
 }
 
-interface Row {
-  TraceId: string;
-  RootSpanId: string;
-  ExperimentId: string;
-  RunId: string;
-  Name: string;
-  ServiceName: string;
-  SpanType: string;
-  TimestampNs: string;
-  DurationNs: string;
-  StatusCode: string;
-  Inputs: string;
-  Outputs: string;
-  Tags: Record<string, string>;
-  Metadata: Record<string, string>;
+interface Row extends TraceSummary {
   LastSeenMs: string;
 }
 
-const SUMMARY_COLUMNS = `t.TraceId AS TraceId, t.RootSpanId AS RootSpanId, t.ExperimentId AS ExperimentId, t.RunId AS RunId,
-  t.Name AS Name, t.ServiceName AS ServiceName, t.SpanType AS SpanType,
-  toString(toUnixTimestamp64Nano(t.Timestamp)) AS TimestampNs, toString(t.Duration) AS DurationNs, t.StatusCode AS StatusCode,
-  t.Inputs AS Inputs, t.Outputs AS Outputs, t.Tags AS Tags, t.Metadata AS Metadata`;
-
 function toCandidate(r: Row): Candidate {
-  return {
-    traceId: r.TraceId,
-    rootSpanId: r.RootSpanId,
-    experimentId: r.ExperimentId,
-    summary: {
-      traceId: r.TraceId,
-      experimentId: r.ExperimentId,
-      runId: r.RunId,
-      name: r.Name,
-      serviceName: r.ServiceName,
-      spanType: r.SpanType,
-      timestampNs: r.TimestampNs,
-      durationNs: r.DurationNs,
-      status: statusOf(r.StatusCode),
-      inputs: r.Inputs,
-      outputs: r.Outputs,
-      tags: r.Tags,
-      metadata: r.Metadata,
-    },
-    lastSeenMs: Number(r.LastSeenMs),
-  };
+  const { LastSeenMs, rootSpanId, ...summary } = r;
+  return { traceId: r.traceId, rootSpanId, experimentId: r.experimentId, summary, lastSeenMs: Number(LastSeenMs) };
 }
 
 /**
@@ -144,7 +107,7 @@ async function selectCandidates(
   q: { lastSeen: string; join: string; conds: string[]; limit: number },
 ): Promise<Candidate[]> {
   const rs = await client.query({
-    query: `SELECT ${SUMMARY_COLUMNS}, toString(toUnixTimestamp64Milli(${q.lastSeen})) AS LastSeenMs
+    query: `SELECT ${TRACE_SUMMARY_COLUMNS}, toString(toUnixTimestamp64Milli(${q.lastSeen})) AS LastSeenMs
 FROM gavel_traces AS t
 ${q.join}
 WHERE ${q.conds.join("\n  AND ")}

@@ -18,7 +18,7 @@ export function sampledSql(traceExpr: string, nameParam: string, thresholdParam:
   return `cityHash64(${traceExpr}, ${nameParam}) % ${SAMPLE_SCALE} < ${thresholdParam}`;
 }
 
-/** `traceExpr` belongs to shard `indexParam` of `countParam` (DESIGN.md: cityHash64(TraceId) % N). */
+/** `traceExpr` belongs to shard `indexParam` of `countParam` (docs/online-scoring.md: cityHash64(TraceId) % N). */
 export function shardSql(traceExpr: string, countParam: string, indexParam: string): string {
   return `cityHash64(${traceExpr}) % ${countParam} = ${indexParam}`;
 }

@@ -37,10 +37,11 @@ export async function createExperiment(
   return experimentId;
 }
 
+/** Trace count and newest root per experiment, from the counters gavel_experiment_stats_mv keeps. */
 async function statsFor(client: ClickHouseClient, ids: string[] | null) {
   const rs = await client.query({
-    query: `SELECT ExperimentId, uniqExact(TraceId) AS n, toUnixTimestamp64Milli(max(Timestamp)) AS last
-            FROM gavel_traces WHERE NOT IsJudge ${ids ? "AND ExperimentId IN {ids:Array(String)}" : ""}
+    query: `SELECT ExperimentId, uniqMerge(Traces) AS n, toUnixTimestamp64Milli(max(LastTimestamp)) AS last
+            FROM gavel_experiment_stats ${ids ? "WHERE ExperimentId IN {ids:Array(String)}" : ""}
             GROUP BY ExperimentId`,
     query_params: ids ? { ids } : {},
     format: "JSONEachRow",

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Scorer as ScorerVersion } from "@gavel/api";
-import { monotonicNowNs } from "../../assessments/assessment-span.js";
+import { monotonicNowNs } from "../monotonic-clock.js";
 
 export type { ScorerVersion };
 

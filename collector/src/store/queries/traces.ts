@@ -3,6 +3,7 @@ import type { Span as SpanJson, TraceInfo as TraceInfoJson, TraceJson, TraceStat
 import { ATTR_ASSESSMENT_SPAN, ATTR_EXPERIMENT_ID, ATTR_RUN_ID, outermost } from "@gavel/conventions";
 import { INPUTS_EXPR, OUTPUTS_EXPR, SPAN_TYPE_EXPR } from "../schema.js";
 import { fillTracePayloads } from "./trace-io.js";
+import { TRACE_SUMMARY_COLUMNS, type TraceSummary } from "./trace-summary.js";
 
 export type { SpanJson, TraceInfoJson, TraceJson, TraceStatus };
 
@@ -100,21 +101,8 @@ export async function getSpans(client: ClickHouseClient, traceIds: string[]): Pr
   return out;
 }
 
-export interface TraceSummaryLike {
-  traceId: string;
-  experimentId: string;
-  runId: string;
-  name: string;
-  serviceName: string;
-  spanType: string;
-  timestampNs: string;
-  durationNs: string;
-  status: TraceStatus;
-  inputs: string;
-  outputs: string;
-  tags: Record<string, string>;
-  metadata: Record<string, string>;
-}
+/** What toTraceInfo needs of a summary (rootSpanId is not part of the API's TraceInfo). */
+export type TraceSummaryLike = Omit<TraceSummary, "rootSpanId">;
 
 export function toTraceInfo(r: TraceSummaryLike): TraceInfoJson {
   return {
@@ -161,11 +149,10 @@ export async function getTrace(client: ClickHouseClient, traceId: string): Promi
   const spans = (await getSpans(client, [traceId])).get(traceId);
   if (!spans || spans.length === 0) return null;
   const rs = await client.query({
-    query: `SELECT TraceId AS traceId, ExperimentId AS experimentId, RunId AS runId, Name AS name, ServiceName AS serviceName,
-        SpanType AS spanType, toString(toUnixTimestamp64Nano(Timestamp)) AS timestampNs, toString(Duration) AS durationNs,
-        multiIf(StatusCode = 'Error', 'ERROR', StatusCode = 'Ok', 'OK', 'UNSET') AS status,
-        Inputs AS inputs, Outputs AS outputs, Tags AS tags, Metadata AS metadata
-      FROM gavel_traces WHERE TraceId = {id:String} LIMIT 1`,
+    query: `SELECT ${TRACE_SUMMARY_COLUMNS}
+      FROM gavel_traces AS t WHERE t.TraceId = {id:String}
+        AND t.Timestamp >= (SELECT min(Start) FROM otel_traces_trace_id_ts WHERE TraceId = {id:String})
+      LIMIT 1`,
     query_params: { id: traceId },
     format: "JSONEachRow",
   });

@@ -1,5 +1,5 @@
-import { RowBinaryWriter } from "../store/rowbinary.js";
-import { SpanRowsRejectedError, type SpanWriter } from "../store/span-writer.js";
+import { RowBinaryWriter } from "./rowbinary.js";
+import { SpanRowsRejectedError, type SpanWriter } from "./span-writer.js";
 
 /** The store cannot take more right now; the caller should answer 429 with Retry-After. */
 export class OverloadedError extends Error {

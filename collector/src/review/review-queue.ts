@@ -14,10 +14,12 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
-import { compileTraceFilter, ParamBag } from "../../search/filter-compiler.js";
-import { SearchRequestError } from "../../search/errors.js";
-import { fillTracePayloads } from "./trace-io.js";
-import { toTraceInfo, type TraceInfoJson, type TraceSummaryLike } from "./traces.js";
+import { compileTraceFilter, ParamBag } from "../search/filter-compiler.js";
+import { SearchRequestError } from "../search/errors.js";
+import { decodePageToken, encodePageToken } from "../search/page-token.js";
+import { toTraceInfo, type TraceInfoJson } from "../store/queries/traces.js";
+import { TRACE_SUMMARY_COLUMNS, type TraceSummary } from "../store/queries/trace-summary.js";
+import { fillTracePayloads } from "../store/queries/trace-io.js";
 
 /** Labelled pairs SIMBA needs before it aligns (packages/judges/src/alignment/simba.ts). */
 export const MIN_ALIGNMENT_LABELS = 10;
@@ -83,6 +85,8 @@ function pairsCte(p: ParamBag, experiment: string, name: string | undefined): st
   const nameCond = name ? `AND Name = ${p.add("String", name)}` : "";
   // A judge assessment a human overrode is invalid but still a judged pair, so judges
   // count regardless of Valid while humans count only when valid.
+  // The experiment's traces are looked up only among judged ones: the set of every trace id of
+  // an experiment (a million) took seconds to build; the judged ones are a few thousand.
   return `pairs AS (
   SELECT TraceId, Name,
     countIf(SourceType = 'LLM_JUDGE') AS judges,
@@ -93,31 +97,24 @@ function pairsCte(p: ParamBag, experiment: string, name: string | undefined): st
     uniqExactIf(Value, SourceType = 'LLM_JUDGE' AND Valid) AS judgeValues
   FROM gavel_assessments FINAL
   WHERE NOT Deleted AND Kind = 'feedback' AND SourceType IN ('LLM_JUDGE', 'HUMAN') ${nameCond}
-    AND TraceId IN (SELECT TraceId FROM gavel_traces WHERE ExperimentId = ${experiment} AND NOT IsJudge)
+    AND TraceId IN (
+      SELECT TraceId FROM gavel_traces WHERE ExperimentId = ${experiment} AND NOT IsJudge
+        AND TraceId IN (SELECT TraceId FROM gavel_assessments WHERE SourceType = 'LLM_JUDGE' ${nameCond}))
   GROUP BY TraceId, Name
   HAVING judges > 0
 )`;
 }
 
-interface Token {
-  v: 1;
-  h: string;
-  k: [number, number, string, string, string];
-}
+/** The review order's keys of the last item: tier, sharePpm, negTs, traceId, name. */
+type QueueKeys = [number, number, string, string, string];
 
 const RESTART = "Request the queue again without pageToken.";
 
-function decodeToken(raw: string, hash: string): Token["k"] {
-  let t: Partial<Token> | undefined;
-  try {
-    t = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as Partial<Token>;
-  } catch {
-    t = undefined;
-  }
+function decodeToken(raw: string, hash: string): QueueKeys {
+  const t = decodePageToken(raw);
   const k = t?.k;
   if (
     !t ||
-    t.v !== 1 ||
     !Array.isArray(k) ||
     k.length !== 5 ||
     !Number.isInteger(k[0]) ||
@@ -131,7 +128,7 @@ function decodeToken(raw: string, hash: string): Token["k"] {
   if (t.h !== hash) {
     throw new SearchRequestError("INVALID_PAGE_TOKEN", "pageToken", `pageToken belongs to another queue (experiment, name or filter changed). ${RESTART}`);
   }
-  return k as Token["k"];
+  return k as QueueKeys;
 }
 
 interface ItemRow {
@@ -244,8 +241,8 @@ LIMIT ${p.add("UInt32", limit + 1)}`;
   const last = rows[rows.length - 1];
   const page: ReviewQueuePage = { minLabels: MIN_ALIGNMENT_LABELS, judges: [...judges.values()], items };
   if (more && last) {
-    const token: Token = { v: 1, h: hash, k: [Number(last.tier), Number(last.sharePpm), last.negTsText, last.traceId, last.name] };
-    page.nextPageToken = Buffer.from(JSON.stringify(token)).toString("base64url");
+    const keys: QueueKeys = [Number(last.tier), Number(last.sharePpm), last.negTsText, last.traceId, last.name];
+    page.nextPageToken = encodePageToken(hash, keys);
   }
   return page;
 }
@@ -254,16 +251,12 @@ async function traceInfos(client: ClickHouseClient, experimentId: string, ids: s
   const out = new Map<string, TraceInfoJson>();
   if (ids.length === 0) return out;
   const rs = await client.query({
-    query: `SELECT t.TraceId AS traceId, t.ExperimentId AS experimentId, t.RunId AS runId, t.Name AS name,
-  t.ServiceName AS serviceName, t.SpanType AS spanType,
-  toString(toUnixTimestamp64Nano(t.Timestamp)) AS timestampNs, toString(t.Duration) AS durationNs,
-  multiIf(t.StatusCode = 'Error', 'ERROR', t.StatusCode = 'Ok', 'OK', 'UNSET') AS status,
-  t.Inputs AS inputs, t.Outputs AS outputs, t.Tags AS tags, t.Metadata AS metadata
+    query: `SELECT ${TRACE_SUMMARY_COLUMNS}
 FROM gavel_traces AS t WHERE t.ExperimentId = {e:String} AND t.TraceId IN {ids:Array(String)}
 LIMIT 1 BY t.TraceId`,
     query_params: { e: experimentId, ids },
     format: "JSONEachRow",
   });
-  for (const r of await fillTracePayloads(client, await rs.json<TraceSummaryLike>())) out.set(r.traceId, toTraceInfo(r));
+  for (const r of await fillTracePayloads(client, await rs.json<TraceSummary>())) out.set(r.traceId, toTraceInfo(r));
   return out;
 }

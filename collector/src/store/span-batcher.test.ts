@@ -4,7 +4,7 @@
 // e2e, overload, crash and store-fault tests.
 import { describe, expect, it } from "vitest";
 import { OverloadedError, SpanBatcher, StoreUnavailableError } from "./span-batcher.js";
-import { SpanRowsRejectedError, type SpanWriter } from "../store/span-writer.js";
+import { SpanRowsRejectedError, type SpanWriter } from "./span-writer.js";
 
 /** Records each insert's bytes (copied: the batcher reuses its buffers). */
 class InMemoryWriter implements SpanWriter {
