@@ -183,9 +183,10 @@ describe("the Dockerfile", () => {
     }
   });
 
-  it("exposes GAVEL_PORT", () => {
+  it("exposes GAVEL_PORT and the default OTLP/gRPC port", () => {
     expect(Number(/GAVEL_PORT=(\d+)/.exec(df)![1])).toBe(DEFAULT_PORT);
-    expect(Number(/^EXPOSE (\d+)$/m.exec(df)![1])).toBe(DEFAULT_PORT);
+    const exposed = /^EXPOSE ([\d ]+)$/m.exec(df)![1]!.split(" ").map(Number);
+    expect(exposed).toEqual([DEFAULT_PORT, Number(/GAVEL_GRPC_PORT \?\? (\d+)/.exec(configSource)![1])]);
   });
   it("keeps build state out of the context (a stale .tsbuildinfo would skip the build)", () => {
     const ignore = read("deploy/Dockerfile.dockerignore");

@@ -19,7 +19,7 @@ import { OtlpDecodeError } from "../otlp/errors.js";
 import { encodeExportResponse, encodeRpcStatusWithRetry } from "../otlp/encode-response.js";
 import type { RowBinarySpans } from "../store/rowbinary.js";
 import { SpanRowsRejectedError } from "../store/span-writer.js";
-import { OverloadedError, StoreUnavailableError } from "./span-batcher.js";
+import { OverloadedError, StoreUnavailableError } from "../store/span-batcher.js";
 
 const identity = (b: Buffer) => b;
 
