@@ -48,7 +48,7 @@ describe("the gavel CLI and a restart", () => {
     } finally {
       await second.stop();
     }
-  });
+  }, 180_000); // two collector processes and six CLI processes, each a Node start (~2 s idle, 4× on a loaded machine)
 
   it("refuses a non-loopback address without API keys, and says what to do", async () => {
     const err = await startGavelProcess({ dataDir: mkdtempSync(join(tmpdir(), "gavel-bind-")), args: ["--host", "0.0.0.0"] }).catch((e: Error) => e);
