@@ -22,7 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { buildProtobufRequests, percentile } from "./lib/llm-spans.mjs";
+import { buildProtobufRequests, percentile, uniqueBody } from "./lib/llm-spans.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -86,14 +86,9 @@ async function runGavel(senders, env = {}) {
       if (m) peakRss = Math.max(peakRss, Number(m[1]) * 1024);
     } catch {}
   }, 100);
-  let sent = 0;
   async function send(template) {
-    // The collector answers a repeat of an acknowledged request without storing it
-    // (store/request-dedup.ts), as it must for an exporter's retry. Real exporters never
-    // repeat a body otherwise, so each request gets its own tail: an empty ResourceSpans
-    // with a schema_url, which adds no rows and keeps the body on the transcoder's path.
-    const tag = Buffer.from(`bench-${process.pid}-${sent++}`);
-    const body = Buffer.concat([template, Buffer.from([0x0a, tag.length + 2, 0x1a, tag.length]), tag]);
+    // Each request is unique, as an exporter's are (a repeat would be answered as a resend).
+    const body = uniqueBody(template);
     const t = performance.now();
     const res = await fetch(`${url}/v1/traces`, { method: "POST", body, headers: { "content-type": "application/x-protobuf" } });
     await res.arrayBuffer();

@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { buildProtobufRequests, percentile } from "./lib/llm-spans.mjs";
+import { buildProtobufRequests, percentile, uniqueBody } from "./lib/llm-spans.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -54,7 +54,8 @@ async function timed(fn) {
 }
 const postSpans = (body) =>
   timed(async () => {
-    const res = await fetch(`${url}/v1/traces`, { method: "POST", body, headers: { "content-type": "application/x-protobuf" } });
+    // Unique bodies: a repeated one would be answered as an exporter's resend, without an insert.
+    const res = await fetch(`${url}/v1/traces`, { method: "POST", body: uniqueBody(body), headers: { "content-type": "application/x-protobuf" } });
     await res.arrayBuffer();
     return res.status;
   });

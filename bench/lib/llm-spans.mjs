@@ -156,6 +156,18 @@ export function buildProtobufRequests(count, spansPerRequest) {
   return out;
 }
 
+let uniqueSent = 0;
+/**
+ * `template` with a tail that makes the body unique: the collector answers a repeat of an
+ * acknowledged request without storing it (collector/src/store/request-dedup.ts), as it must for
+ * an exporter's retry, and real exporters never repeat a body otherwise. The tail is an empty
+ * ResourceSpans with a schema_url: it adds no rows and keeps the body on the transcoder's path.
+ */
+export function uniqueBody(template) {
+  const tag = Buffer.from(`bench-${process.pid}-${uniqueSent++}`);
+  return Buffer.concat([template, Buffer.from([0x0a, tag.length + 2, 0x1a, tag.length]), tag]);
+}
+
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
