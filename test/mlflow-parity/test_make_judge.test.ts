@@ -59,7 +59,14 @@ describe("MLflow tests/genai/judges/test_make_judge.py", () => {
   it("test_judge_accepts_valid_dict_inputs", async () => {
     const judge = makeJudge({ name: "test_judge", instructions: "Check if {{ inputs }} and {{ outputs }} are valid", model: MODEL, feedbackValueType: "string" });
     expect((await judge({ inputs: { question: "What is MLflow?" }, outputs: { answer: "MLflow is an open source platform" } })).error).toBeUndefined();
-    expect((await judge({ inputs: {}, outputs: {} })).error).toBeUndefined();
+    expect(simEnv().sim.requests).toHaveLength(1);
+    // Deliberate difference (README "Coming from MLflow"): empty dicts are accepted and a Feedback
+    // comes back, as in MLflow, but Gavel does not ask the model to judge nothing.
+    const empty = await judge({ inputs: {}, outputs: {} });
+    expect(empty.name).toBe("test_judge");
+    expect(empty.value).toBeNull();
+    expect(empty.error?.code).toBe("MISSING_CONTENT");
+    expect(simEnv().sim.requests).toHaveLength(1);
   });
 
   it("test_context_labels_added_to_interpolated_values", async () => {

@@ -285,8 +285,10 @@ export class Judge {
     }
     const values = this.argumentValues(args);
     // From a trace, inputs/outputs may be absent: that is the trace's content, not a wrong call.
-    assertArguments(args.trace !== undefined ? this.templateVariables.filter((v) => v !== "inputs" && v !== "outputs") : this.templateVariables, values, this.name);
-    const nothing = this.missingContent(values, args.trace !== undefined);
+    // `trace: null` is no trace (MLflow's judge(trace=None)): the variables must then be passed.
+    const fromTrace = args.trace !== undefined && args.trace !== null;
+    assertArguments(fromTrace ? this.templateVariables.filter((v) => v !== "inputs" && v !== "outputs") : this.templateVariables, values, this.name);
+    const nothing = this.missingContent(values, fromTrace);
     if (nothing) return nothing;
     const messages = this.buildMessages(values);
     const jsonSchema: JsonSchemaSpec = {
