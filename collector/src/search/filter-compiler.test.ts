@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileTraceFilter, ParamBag, TRACE_STATUS_SQL } from "./filter-compiler.js";
+import { compileTraceFilter, filterReadsSpans, ParamBag, TRACE_STATUS_SQL } from "./filter-compiler.js";
 import { FilterSyntaxError } from "./filter-parser.js";
 import { compileOrderBy, InvalidOrderByError } from "./trace-search.js";
 
@@ -65,9 +65,18 @@ describe("compileTraceFilter", () => {
     // Span types, attribute keys and values (MLflow's test_search_traces_with_full_text_filter),
     // without Gavel's own bookkeeping attributes apart from the inputs and outputs.
     expect(sql).toContain("SpanType ILIKE {p0:String}");
-    expect(sql).toContain("arrayExists(x -> x ILIKE {p0:String}, mapKeys(mapFilter(");
-    expect(sql).toContain("arrayExists(x -> x ILIKE {p0:String}, mapValues(mapFilter(");
-    expect(sql).toContain("k IN ('gavel.inputs', 'gavel.outputs')");
+    expect(sql).toContain("arrayExists((k, v) -> (k ILIKE {p0:String} OR v ILIKE {p0:String}) AND (NOT startsWith(k, 'gavel.') OR k IN ('gavel.inputs', 'gavel.outputs')), mapKeys(SpanAttributes), mapValues(SpanAttributes))");
+  });
+
+  it("bounds span subqueries by a start time when asked (windowed search), and says which filters read spans", () => {
+    const params = new ParamBag();
+    const sql = compileTraceFilter("span.name = 'llm' AND trace.text LIKE '%x%' AND tag.env = 'prod'", params, { spanFrom: "fromUnixTimestamp64Nano({w:Int64})" });
+    expect(sql.match(/FROM otel_traces WHERE Timestamp >= fromUnixTimestamp64Nano\(\{w:Int64\}\) AND /g)).toHaveLength(2);
+    expect(compileTraceFilter("span.name = 'llm'", new ParamBag())).not.toContain("Timestamp >=");
+    for (const f of ["span.name = 'x'", "span.attributes.`a.b` = '1'", "trace.text LIKE '%x%'", "trace.client_request_id = 'r'", "tag.a = 'b' AND span.status = 'OK'"]) {
+      expect(filterReadsSpans(f)).toBe(true);
+    }
+    for (const f of [undefined, "", "tag.a = 'b'", "feedback.q = 'good'", "trace.status = 'OK'", "trace.timestamp_ms > 5"]) expect(filterReadsSpans(f)).toBe(false);
   });
 
   it("compiles span fields to ANY-span subqueries", () => {

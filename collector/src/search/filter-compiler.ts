@@ -15,6 +15,14 @@ export class ParamBag {
 
   constructor(private readonly prefix = "p") {}
 
+  /** A bag in the same state: compiling the same input into it gives the same names. */
+  clone(): ParamBag {
+    const c = new ParamBag(this.prefix);
+    Object.assign(c.values, this.values);
+    c.count = this.count;
+    return c;
+  }
+
   /** A new parameter holding `value`; returns its placeholder, e.g. `{p3:String}`. */
   add(type: ParamType, value: unknown): string {
     const name = `${this.prefix}${this.count++}`;
@@ -102,17 +110,30 @@ const END_TIME_MS_SQL = "intDiv(toUnixTimestamp64Nano(t.Timestamp) + toInt64(t.D
 // test costs no extra column reads.
 const NOT_ASSESSMENT_SPAN = "NOT (ServiceName = 'gavel' AND SpanName = 'gavel.assessment')";
 
+/** How a filter is compiled. */
+export interface CompileOptions {
+  /**
+   * A SQL DateTime64 expression: span conditions read only spans that started at or after it
+   * (otel_traces is partitioned by day, so older days are not read). The caller guarantees
+   * that the traces it asks about started later (trace-search.ts, windowed search).
+   */
+  spanFrom?: string;
+}
+
 /** A trace matches span conditions when ANY of its spans meets them all. */
-const anySpan = (cond: string) => `t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${NOT_ASSESSMENT_SPAN} AND (${cond}))`;
+const anySpan = (cond: string, o: CompileOptions) =>
+  `t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${o.spanFrom ? `Timestamp >= ${o.spanFrom} AND ` : ""}${NOT_ASSESSMENT_SPAN} AND (${cond}))`;
 
 // A span's own attributes, without Gavel's bookkeeping (experiment and run ids, span type,
 // tags): otherwise "%experiment%" or a pattern matching a hex id would find every trace.
-const CONTENT_ATTRS = "mapFilter((k, v) -> NOT startsWith(k, 'gavel.') OR k IN ('gavel.inputs', 'gavel.outputs'), SpanAttributes)";
+// Tested pair by pair rather than with mapFilter, which builds a new map for every span
+// (measured on 4M spans: 912 ms with mapFilter, 731 ms without).
+const IS_CONTENT_KEY = "(NOT startsWith(k, 'gavel.') OR k IN ('gavel.inputs', 'gavel.outputs'))";
 
 /** A span's text as MLflow's span.content and trace.text see it: name, type, attribute keys and values. */
 function spanText(op: Operator, p: string): string {
   const m = (e: string) => `${e} ${op} ${p}`;
-  return `${m("SpanName")} OR ${m("SpanType")} OR arrayExists(x -> ${m("x")}, mapKeys(${CONTENT_ATTRS})) OR arrayExists(x -> ${m("x")}, mapValues(${CONTENT_ATTRS}))`;
+  return `${m("SpanName")} OR ${m("SpanType")} OR arrayExists((k, v) -> (${m("k")} OR ${m("v")}) AND ${IS_CONTENT_KEY}, mapKeys(SpanAttributes), mapValues(SpanAttributes))`;
 }
 
 function assessmentValue(op: Operator, v: FilterValue, params: ParamBag): string {
@@ -130,7 +151,7 @@ function assessmentValue(op: Operator, v: FilterValue, params: ParamBag): string
   }
 }
 
-function traceAttr(c: FilterClause & { field: { entity: "trace" } }, params: ParamBag): string {
+function traceAttr(c: FilterClause & { field: { entity: "trace" } }, params: ParamBag, o: CompileOptions): string {
   switch (c.field.attr) {
     case "status":
       return compare(TRACE_STATUS_SQL, c.op, c.value, params);
@@ -152,12 +173,12 @@ function traceAttr(c: FilterClause & { field: { entity: "trace" } }, params: Par
       // covers them; the trace's own columns are checked first because they are cheap.
       const p = params.add("String", (c.value as { value: string }).value);
       const m = (e: string) => `${e} ${c.op} ${p}`;
-      return `${m("t.Name")} OR ${m("t.Inputs")} OR ${m("t.Outputs")} OR ${anySpan(spanText(c.op, p))}`;
+      return `${m("t.Name")} OR ${m("t.Inputs")} OR ${m("t.Outputs")} OR ${anySpan(spanText(c.op, p), o)}`;
     }
     case "end_time_ms":
       return `${END_TIME_MS_SQL} ${c.op} ${params.add("Int64", Math.min((c.value as { value: number }).value, MAX_MS_FOR_INT64_NS))}`;
     case "client_request_id":
-      return `t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ParentSpanId = '' AND ${NOT_ASSESSMENT_SPAN} AND ${CLIENT_REQUEST_ID_SQL} != '' AND ${compare(
+      return `t.TraceId IN (SELECT TraceId FROM otel_traces WHERE ${o.spanFrom ? `Timestamp >= ${o.spanFrom} AND ` : ""}ParentSpanId = '' AND ${NOT_ASSESSMENT_SPAN} AND ${CLIENT_REQUEST_ID_SQL} != '' AND ${compare(
         CLIENT_REQUEST_ID_SQL,
         c.op,
         c.value,
@@ -190,14 +211,14 @@ function spanCondition(c: FilterClause, params: ParamBag): string {
 
 const isSpanClause = (c: FilterClause) => c.field.entity === "span" || c.field.entity === "span_attribute";
 
-export function compileClause(c: FilterClause, params: ParamBag): string {
+export function compileClause(c: FilterClause, params: ParamBag, o: CompileOptions = {}): string {
   const f = c.field;
   switch (f.entity) {
     case "trace":
-      return traceAttr(c as FilterClause & { field: { entity: "trace" } }, params);
+      return traceAttr(c as FilterClause & { field: { entity: "trace" } }, params, o);
     case "span":
     case "span_attribute":
-      return anySpan(spanCondition(c, params));
+      return anySpan(spanCondition(c, params), o);
     case "tag":
     case "metadata": {
       // A missing key never matches, not even `!=`: MLflow's semantics, and what users
@@ -227,16 +248,16 @@ export function compileClause(c: FilterClause, params: ParamBag): string {
  * The clauses joined by AND. All span.* clauses become one condition on a single span,
  * as in MLflow (`span.name = 'search' AND span.status = 'ERROR'` means the search span failed).
  */
-export function compileClauses(clauses: FilterClause[], params: ParamBag): string {
+export function compileClauses(clauses: FilterClause[], params: ParamBag, o: CompileOptions = {}): string {
   if (clauses.length === 0) return "1";
   const parts: string[] = [];
   const spanClauses = clauses.filter(isSpanClause);
   for (const c of clauses) {
     if (isSpanClause(c)) {
-      if (c === spanClauses[0]) parts.push(anySpan(spanClauses.map((s) => `(${spanCondition(s, params)})`).join(" AND ")));
+      if (c === spanClauses[0]) parts.push(anySpan(spanClauses.map((s) => `(${spanCondition(s, params)})`).join(" AND "), o));
       continue;
     }
-    parts.push(compileClause(c, params));
+    parts.push(compileClause(c, params, o));
   }
   return parts.map((p) => `(${p})`).join(" AND ");
 }
@@ -246,6 +267,17 @@ export function compileClauses(clauses: FilterClause[], params: ParamBag): strin
  * values added to `params`; `'1'` when the filter is empty.
  * @throws FilterSyntaxError
  */
-export function compileTraceFilter(filter: string | undefined, params: ParamBag): string {
-  return compileClauses(parseTraceFilter(filter), params);
+export function compileTraceFilter(filter: string | undefined, params: ParamBag, o: CompileOptions = {}): string {
+  return compileClauses(parseTraceFilter(filter), params, o);
+}
+
+/**
+ * Whether the filter reads spans (span.*, span attributes, trace.text, trace.client_request_id):
+ * a scan of otel_traces, which a newest-first search bounds by time windows.
+ * @throws FilterSyntaxError
+ */
+export function filterReadsSpans(filter: string | undefined): boolean {
+  return parseTraceFilter(filter).some(
+    (c) => isSpanClause(c) || (c.field.entity === "trace" && (c.field.attr === "text" || c.field.attr === "client_request_id")),
+  );
 }

@@ -577,3 +577,77 @@ describe("searchTraceSummaries: keyset paging", () => {
     await expect(searchTraceSummaries(client, { experimentIds: ["pg"], maxResults: 1000 })).resolves.toHaveProperty("rows");
   });
 });
+
+describe("searchTraceSummaries: newest first over span conditions, in time windows", () => {
+  // 200 traces 18 h apart (150 days), so a search crosses every window (1, 3, 12, 48 days, rest).
+  const W = B - 200n * 86_400_000n;
+  const N = 200;
+  const winTrace = (i: number) => `W${i}`;
+  beforeAll(async () => {
+    const spans: SpanSpec[] = [];
+    for (let i = 0; i < N; i++) {
+      const start = ns(W + BigInt(i) * 64_800_000n);
+      spans.push(root(winTrace(i), "agent", start, 2000, "Ok", { "gavel.experiment_id": "win" }));
+      spans.push({
+        trace: winTrace(i),
+        span: `${winTrace(i)}-llm`,
+        parent: `${winTrace(i)}-root`,
+        name: "llm",
+        // Every tenth child starts 30 minutes before its root (clock skew between services).
+        start: i % 10 === 0 ? start - 1_800_000_000_000n : start + 1_000_000_000n,
+        durMs: 500,
+        attrs: { "gavel.experiment_id": "win", model: i % 3 === 0 ? "m1" : "m2", "llm.prompt": i % 7 === 0 ? "a zebra question" : "a question" },
+      });
+    }
+    // otel_traces is partitioned by day, and one insert may touch at most 100 partitions.
+    for (let i = 0; i < spans.length; i += 100) await insert(spans.slice(i, i + 100));
+  });
+
+  async function allPages(filter: string, maxResults: number): Promise<string[]> {
+    const out: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await searchTraceSummaries(client, { experimentIds: ["win"], filter, maxResults, ...(pageToken ? { pageToken } : {}) });
+      out.push(...page.rows.map((r) => r.traceId));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return out;
+  }
+  const expected = (keep: (i: number) => boolean) =>
+    Array.from({ length: N }, (_, i) => N - 1 - i)
+      .filter(keep)
+      .map((i) => tid(winTrace(i)));
+
+  it("returns every match once, newest first, page after page, whatever the page size", async () => {
+    const m1 = expected((i) => i % 3 === 0);
+    expect(await allPages("span.attributes.model = 'm1'", 7)).toEqual(m1);
+    expect(await allPages("span.attributes.model = 'm1'", 100)).toEqual(m1);
+    expect(await allPages("trace.text LIKE '%zebra%'", 5)).toEqual(expected((i) => i % 7 === 0));
+    expect(await allPages("span.name = 'llm' AND span.attributes.model = 'm2'", 40)).toEqual(expected((i) => i % 3 !== 0));
+    expect(await allPages("span.attributes.model = 'none'", 10)).toEqual([]);
+  });
+
+  it("the first page of a rare match reaches back past every window; a common one reads only the newest day's spans", async () => {
+    // Count the span scans each search runs, and the windows they were cut to.
+    const scans: string[] = [];
+    const counting = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== "query") return Reflect.get(target, prop, receiver);
+        return (arg: { query: string }) => {
+          if (arg.query.includes("FROM otel_traces WHERE Timestamp >=")) scans.push(arg.query);
+          return target.query(arg as never);
+        };
+      },
+    });
+    const rare = await searchTraceSummaries(counting, { experimentIds: ["win"], filter: "trace.text LIKE '%zebra%' AND span.attributes.model = 'm1'", maxResults: 50 });
+    expect(rare.rows.map((r) => r.traceId)).toEqual(expected((i) => i % 21 === 0));
+    expect(rare.nextPageToken).toBeUndefined();
+    expect(scans).toHaveLength(4); // 1, 3, 12 and 48 days; the rest has no lower bound
+    scans.length = 0;
+    // Two traces start within a day of the newest: enough for a page of one and its token.
+    const common = await searchTraceSummaries(counting, { experimentIds: ["win"], filter: "span.name = 'llm'", maxResults: 1 });
+    expect(common.rows.map((r) => r.traceId)).toEqual([tid(winTrace(N - 1))]);
+    expect(common.nextPageToken).toBeDefined();
+    expect(scans).toHaveLength(1);
+  });
+});

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { fillTracePayloads } from "../store/queries/trace-io.js";
 import { SearchRequestError } from "./errors.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
-import { compileTraceFilter, ParamBag, type ParamType } from "./filter-compiler.js";
+import { compileTraceFilter, filterReadsSpans, ParamBag, type ParamType } from "./filter-compiler.js";
 import { TRACE_STATUS_SQL, TRACE_SUMMARY_COLUMNS, type TraceSummary } from "../store/queries/trace-summary.js";
 
 export interface TraceSearchRequest {
@@ -220,6 +220,21 @@ FROM gavel_traces AS t`;
 /** Name of the LIMIT parameter, which searchTraceSummaries raises when duplicates fill a page. */
 export const LIMIT_PARAM = "fetch";
 
+/**
+ * A time range of trace start times, unix ns: [fromNs, toNs). A newest-first search that reads
+ * spans runs over successive windows (see searchTraceSummaries).
+ */
+export interface TimeWindow {
+  fromNs?: bigint;
+  toNs?: bigint;
+}
+
+/**
+ * How much earlier than its trace's root a span may start and still be read by a windowed span
+ * condition: clock skew between the services of one trace.
+ */
+export const SPAN_CLOCK_SKEW_NS = 3_600_000_000_000n;
+
 export interface TraceSearchQuery {
   /** Ends with `LIMIT {fetch:UInt32}`. */
   query: string;
@@ -236,7 +251,7 @@ export interface TraceSearchQuery {
  * callers that stream). Validates the whole request.
  * @throws FilterSyntaxError, InvalidOrderByError, InvalidPageTokenError, InvalidSearchParameterError
  */
-export function buildTraceSearchQuery(req: TraceSearchRequest): TraceSearchQuery {
+export function buildTraceSearchQuery(req: TraceSearchRequest, window?: TimeWindow): TraceSearchQuery {
   const limit = resolveMaxResults(req.maxResults);
   const params = new ParamBag();
   const order = compileOrderBy(req.orderBy, params);
@@ -248,6 +263,7 @@ export function buildTraceSearchQuery(req: TraceSearchRequest): TraceSearchQuery
   if (experiments.length === 1) where.push(`t.ExperimentId = ${params.add("String", experiments[0])}`);
   else if (experiments.length > 1) where.push(`t.ExperimentId IN ${params.add("Array(String)", experiments)}`);
   if (!req.includeJudgeTraces) where.push("NOT t.IsJudge");
+  const beforeFilter = params.clone();
   const filterSql = compileTraceFilter(req.filter, params);
   if (filterSql !== "1") where.push(filterSql);
 
@@ -262,6 +278,34 @@ export function buildTraceSearchQuery(req: TraceSearchRequest): TraceSearchQuery
   if (req.pageToken !== undefined && req.pageToken !== "") {
     const values = decodeToken(req.pageToken, hash, order.keys.length);
     where.push(keysetCondition(order.keys, values, params));
+  }
+
+  if (window) {
+    // The window's own parameters come after the hash: every window of a search has one token.
+    const wp = new ParamBag("w");
+    const ns = (v: bigint) => `fromUnixTimestamp64Nano(${wp.add("Int64", v.toString())})`;
+    if (window.fromNs !== undefined) where.push(`t.Timestamp >= ${ns(window.fromNs)}`);
+    if (window.toNs !== undefined) where.push(`t.Timestamp < ${ns(window.toNs)}`);
+    if (window.fromNs !== undefined && filterSql !== "1") {
+      // The same filter with its span scans cut to the window (less the clock-skew margin).
+      const windowed = compileTraceFilter(req.filter, beforeFilter, { spanFrom: ns(window.fromNs - SPAN_CLOCK_SKEW_NS) });
+      where[where.indexOf(filterSql)] = windowed;
+    }
+    Object.assign(params.values, wp.values);
+  }
+
+  // A first key that is a column of the sorting key, (ExperimentId, Timestamp, TraceId): the
+  // newest (or oldest) `fetch` start times are read first, from the Timestamp column alone and
+  // in index order, and their bound limits the full read to a few granules. Exact: every row of
+  // the page starts at or past the fetch-th start time. Only where nothing else is costly to
+  // evaluate twice (no subquery in the conditions).
+  const first = order.keys[0]!;
+  if (first.field === "timestamp_ms" && !where.some((w) => w.includes("SELECT"))) {
+    const [agg, cmp] = first.direction === "DESC" ? ["min", ">="] : ["max", "<="];
+    where.push(
+      `t.Timestamp ${cmp} (SELECT ${agg}(ts) FROM (SELECT t.Timestamp AS ts FROM gavel_traces AS t WHERE ${where.join(" AND ") || "1"} ` +
+        `ORDER BY t.Timestamp ${first.direction} LIMIT {${LIMIT_PARAM}:UInt32}))`,
+    );
   }
 
   const query = `${SELECT}
@@ -290,19 +334,77 @@ function dedupe(rows: TraceSummaryRow[]): TraceSummaryRow[] {
  * @throws FilterSyntaxError, InvalidOrderByError, InvalidPageTokenError, InvalidSearchParameterError
  */
 export async function searchTraceSummaries(client: ClickHouseClient, req: TraceSearchRequest): Promise<TraceSearchPage> {
-  const { query, params, limit, order, hash } = buildTraceSearchQuery(req);
-  let fetch = limit + 1 + Math.min(limit, 16);
-  let rows: TraceSummaryRow[];
-  for (;;) {
-    const rs = await client.query({ query, query_params: { ...params, [LIMIT_PARAM]: fetch }, format: "JSONEachRow" });
-    const raw = await rs.json<TraceSummaryRow>();
-    rows = dedupe(raw);
-    if (rows.length > limit || raw.length < fetch) break;
-    fetch *= 4;
+  const { limit, order, hash } = buildTraceSearchQuery(req);
+  const first = order.keys[0]!;
+  let rows: TraceSummaryRow[] = [];
+  if (first.field === "timestamp_ms" && first.direction === "DESC" && filterReadsSpans(req.filter)) {
+    // Newest first over span conditions: search the newest day, then earlier windows, stopping
+    // once the page is full. Each window's span scan reads only its own days, so a common match
+    // costs one day's spans instead of every span stored. Windows are disjoint and in order, so
+    // their pages concatenate.
+    const anchor = await newestStart(client, req);
+    if (anchor === undefined) return { rows: [] };
+    let toNs: bigint | undefined;
+    let days = 0;
+    for (let w = 0; ; w++) {
+      const next = nextWindowDays(w, days, rows.length, limit + 1);
+      const fromNs = next === undefined ? undefined : anchor - BigInt(days + next) * DAY_NS;
+      const part = await fetchPage(client, buildTraceSearchQuery(req, { fromNs, toNs }), limit + 1 - rows.length);
+      rows.push(...part);
+      if (rows.length > limit || fromNs === undefined) break;
+      days += next!;
+      toNs = fromNs;
+    }
+  } else {
+    rows = await fetchPage(client, buildTraceSearchQuery(req), limit + 1);
   }
   await fillTracePayloads(client, rows.slice(0, limit));
   if (rows.length <= limit) return { rows };
   rows.length = limit;
   const last = rows[limit - 1]!;
   return { rows, nextPageToken: encodePageToken(hash, order.keys.map((k) => k.fromRow(last))) };
+}
+
+const DAY_NS = 86_400_000_000_000n;
+
+/**
+ * The length in days of a windowed search's next window, or undefined for "everything older":
+ * one day first; then as many days as the matches found so far say the rest of the page needs,
+ * with a tenth to spare (at least twice the days searched when nothing matched yet); after
+ * five windows, or beyond a year, the rest at once.
+ */
+export function nextWindowDays(windowIndex: number, daysSearched: number, found: number, wanted: number): number | undefined {
+  if (windowIndex === 0) return 1;
+  if (windowIndex >= 5 || daysSearched >= 366) return undefined;
+  const perDay = found / daysSearched;
+  const need = perDay > 0 ? Math.ceil(((wanted - found) / perDay) * 1.1) : daysSearched * 2;
+  return Math.max(1, Math.min(need, 366 - daysSearched));
+}
+
+/** Up to `want` distinct traces of the query, in its order. */
+async function fetchPage(client: ClickHouseClient, q: TraceSearchQuery, want: number): Promise<TraceSummaryRow[]> {
+  let fetch = want + Math.min(want, 16);
+  for (;;) {
+    const rs = await client.query({ query: q.query, query_params: { ...q.params, [LIMIT_PARAM]: fetch }, format: "JSONEachRow" });
+    const raw = await rs.json<TraceSummaryRow>();
+    const rows = dedupe(raw);
+    if (rows.length >= want || raw.length < fetch) return rows.slice(0, want);
+    fetch *= 4;
+  }
+}
+
+/**
+ * Where a newest-first search starts: the start of its page token's last trace, else of the
+ * newest trace in its experiments (read backwards along the sorting key: a few granules).
+ */
+async function newestStart(client: ClickHouseClient, req: TraceSearchRequest): Promise<bigint | undefined> {
+  if (req.pageToken) {
+    const t = decodePageToken(req.pageToken);
+    const ts = t?.k[0];
+    if (typeof ts === "string" && /^-?\d{1,19}$/.test(ts)) return BigInt(ts) + 1n;
+  }
+  const { query, params } = buildTraceSearchQuery({ ...req, filter: undefined, pageToken: undefined, orderBy: undefined, maxResults: 1 });
+  const rs = await client.query({ query, query_params: params, format: "JSONEachRow" });
+  const [row] = await rs.json<TraceSummaryRow>();
+  return row ? BigInt(row.timestampNs) + 1n : undefined;
 }

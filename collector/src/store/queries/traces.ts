@@ -75,25 +75,42 @@ function toSpanJson(r: SpanRowJson): SpanJson {
   };
 }
 
+/** The span-time range of some traces, from the trace-id → time-range table (whole seconds). */
+interface TimeRange {
+  s: string;
+  e: string;
+}
+
+async function timeRange(client: ClickHouseClient, traceIds: string[]): Promise<TimeRange | undefined> {
+  const rs = await client.query({
+    query: `SELECT toString(min(Start)) AS s, toString(max(End)) AS e, count() AS n FROM otel_traces_trace_id_ts WHERE TraceId IN {ids:Array(String)}`,
+    query_params: { ids: traceIds },
+    format: "JSONEachRow",
+  });
+  const [r] = await rs.json<TimeRange & { n: string }>();
+  return r && Number(r.n) > 0 ? { s: r.s, e: r.e } : undefined;
+}
+
 /**
  * Spans of several traces in one query. The trace-id → time-range table narrows the
  * scan to the partitions that hold the traces; the bloom filter on TraceId does the rest.
  */
-export async function getSpans(client: ClickHouseClient, traceIds: string[]): Promise<Map<string, SpanJson[]>> {
+export async function getSpans(client: ClickHouseClient, traceIds: string[], range?: TimeRange): Promise<Map<string, SpanJson[]>> {
   const out = new Map<string, SpanJson[]>();
   if (traceIds.length === 0) return out;
+  const r = range ?? (await timeRange(client, traceIds));
+  if (!r) return out;
   const rs = await client.query({
-    query: `WITH bounds AS (SELECT min(Start) AS s, max(End) AS e FROM otel_traces_trace_id_ts WHERE TraceId IN {ids:Array(String)})
-      ${SPAN_SELECT}
+    query: `${SPAN_SELECT}
       WHERE TraceId IN {ids:Array(String)} AND SpanAttributes['${ATTR_ASSESSMENT_SPAN}'] != 'true'
-        AND Timestamp >= (SELECT s FROM bounds) AND Timestamp <= (SELECT e FROM bounds) + 1
+        AND Timestamp >= toDateTime({s:String}) AND Timestamp <= toDateTime({e:String}) + 1
       ORDER BY Timestamp, SpanId
       LIMIT 1 BY TraceId, SpanId`,
-    query_params: { ids: traceIds },
+    query_params: { ids: traceIds, ...r },
     format: "JSONEachRow",
   });
-  for (const r of await rs.json<SpanRowJson>()) {
-    const s = toSpanJson(r);
+  for (const row of await rs.json<SpanRowJson>()) {
+    const s = toSpanJson(row);
     let list = out.get(s.traceId);
     if (!list) out.set(s.traceId, (list = []));
     list.push(s);
@@ -146,14 +163,18 @@ function infoFromSpans(spans: SpanJson[]): TraceInfoJson {
 }
 
 export async function getTrace(client: ClickHouseClient, traceId: string): Promise<TraceJson | null> {
-  const spans = (await getSpans(client, [traceId])).get(traceId);
+  // One lookup of the trace's time range serves both reads: its spans, and its summary row,
+  // which starts within the range (the root is one of the spans).
+  const range = await timeRange(client, [traceId]);
+  if (!range) return null;
+  const spans = (await getSpans(client, [traceId], range)).get(traceId);
   if (!spans || spans.length === 0) return null;
   const rs = await client.query({
     query: `SELECT ${TRACE_SUMMARY_COLUMNS}
       FROM gavel_traces AS t WHERE t.TraceId = {id:String}
-        AND t.Timestamp >= (SELECT min(Start) FROM otel_traces_trace_id_ts WHERE TraceId = {id:String})
+        AND t.Timestamp >= toDateTime({s:String}) AND t.Timestamp <= toDateTime({e:String}) + 1
       LIMIT 1`,
-    query_params: { id: traceId },
+    query_params: { id: traceId, ...range },
     format: "JSONEachRow",
   });
   const [summary] = await fillTracePayloads(client, await rs.json<TraceSummaryLike>());
