@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Store } from "../store/store.js";
 import { createRun, getRun, listRuns, updateRun } from "../store/queries/runs.js";
+import { linkTracesToRun, MAX_LINKS_PER_REQUEST } from "../store/queries/run-links.js";
 import { ApiError, parseInput } from "./errors.js";
 import { assertExperimentExists } from "./experiments-routes.js";
 import { route, strictRouter } from "../server/routes.js";
@@ -20,6 +21,7 @@ const EndRun = z
     metrics: z.record(MetricName, z.number().finite()).optional(),
   })
   .strict();
+const LinkTraces = z.object({ traceIds: z.array(z.string().max(128)).max(10_000) }).strict();
 const ListRuns = z.object({ experimentId: z.string().min(1), kind: z.enum(["run", "evaluation"]).optional() }).strict();
 
 export function runsRouter(store: Store) {
@@ -44,6 +46,30 @@ export function runsRouter(store: Store) {
     const run = await updateRun(store.client, req.params.runId, { status, endTime: Date.now(), ...(metrics ? { metrics } : {}) });
     if (!run) throw new ApiError(404, "NOT_FOUND", `No run with id "${req.params.runId}". Start one with POST /api/v1/runs.`);
     res.json({ runId: run.runId, status: run.status, metrics: run.metrics });
+  });
+  route(r, "POST", "/runs/:runId/traces", "write", async (req, res) => {
+    const { traceIds } = parseInput(LinkTraces, req.body);
+    const runId = req.params.runId;
+    // As MLflow's MlflowClient.link_traces_to_run: nothing to link returns at once.
+    if (traceIds.length === 0) {
+      res.json({ runId, traceIds: [] });
+      return;
+    }
+    if (traceIds.length > MAX_LINKS_PER_REQUEST) {
+      throw new ApiError(
+        400,
+        "TOO_MANY_TRACES",
+        `Cannot link more than ${MAX_LINKS_PER_REQUEST} traces to a run in a single request. Provided ${traceIds.length} traces. Send them in several requests.`,
+        "traceIds",
+      );
+    }
+    const ids = [...new Set(traceIds.map((t) => t.toLowerCase()))];
+    const bad = ids.find((t) => !/^[0-9a-f]{32}$/.test(t));
+    if (bad !== undefined) throw new ApiError(400, "INVALID_TRACE_ID", `"${bad}" is not a trace id: expected 32 hex characters.`, "traceIds");
+    const run = await getRun(store.client, runId);
+    if (!run) throw new ApiError(404, "NOT_FOUND", `Run with id=${runId} not found. Start one with POST /api/v1/runs (startRun in the SDK) and link to its runId.`);
+    await linkTracesToRun(store.client, run.runId, run.experimentId, ids);
+    res.json({ runId, traceIds: ids });
   });
   return r;
 }

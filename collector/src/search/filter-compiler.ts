@@ -141,8 +141,14 @@ function traceAttr(c: FilterClause & { field: { entity: "trace" } }, params: Par
       return compare("t.Duration / 1000000", c.op, c.value, params);
     case "name":
       return compare("t.Name", c.op, c.value, params);
-    case "run_id":
-      return compare("t.RunId", c.op, c.value, params);
+    case "run_id": {
+      // The run the trace names itself (its root's gavel.run_id) or one it was linked to
+      // afterwards (MLflow's link_traces_to_run, store/queries/run-links.ts). `!=` is the
+      // negation of `=`: a trace linked to the run is not "of another run".
+      const op = c.op === "!=" ? "=" : c.op;
+      const either = `${compare("t.RunId", op, c.value, params)} OR t.TraceId IN (SELECT TraceId FROM gavel_trace_run_links WHERE ${compare("RunId", op, c.value, params)})`;
+      return c.op === "!=" ? `NOT (${either})` : either;
+    }
     case "experiment_id":
       return compare("t.ExperimentId", c.op, c.value, params);
     case "trace_id":
