@@ -7,9 +7,15 @@ import { ApiError } from "./errors.js";
 import { route, strictRouter } from "../server/routes.js";
 
 const MAX_SESSIONS = 200;
+/** MLflow's TraceMetadataKey.TRACE_SESSION: a session-level judge's feedback names its session with it. */
+const SESSION_KEY = "mlflow.trace.session";
 const MAX_TURNS = 500;
 
-/** Sessions of an experiment, and one session's traces (with spans and assessments), oldest first. */
+/**
+ * Sessions of an experiment, and one session's traces (with spans and assessments), oldest
+ * first, with the session's own assessments: as in MLflow, a session-level judge's feedback is
+ * stored on the session's first trace with `mlflow.trace.session` in its metadata.
+ */
 export function sessionsRouter(store: Store, assessments: AssessmentStore) {
   const r = strictRouter();
   route(r, "GET", "/experiments/:id/sessions", "read", async (req, res) => {
@@ -34,7 +40,9 @@ export function sessionsRouter(store: Store, assessments: AssessmentStore) {
       data: { spans: spans.get(row.traceId) ?? [] },
       assessments: assessed.get(row.traceId) ?? [],
     }));
-    res.json({ sessionId: req.params.sessionId, traces });
+    const sessionId = req.params.sessionId;
+    const sessionLevel = traces.flatMap((t) => (t.assessments ?? []).filter((a) => a.metadata?.[SESSION_KEY] === sessionId));
+    res.json({ sessionId, traces, assessments: sessionLevel });
   });
   return r;
 }

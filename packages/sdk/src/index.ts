@@ -22,7 +22,7 @@ export {
   type StartRunOptions,
 } from "./experiments.js";
 export { searchTraces, getTrace, type SearchTracesOptions, type TraceList } from "./search.js";
-export { searchSessions, getSession, type SessionSummary } from "./sessions.js";
+export { searchSessions, getSession, logSessionAssessment, sessionAnchor, type Session, type SessionSummary } from "./sessions.js";
 export {
   Trace,
   type TraceInfo,
