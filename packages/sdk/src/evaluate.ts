@@ -19,7 +19,7 @@ import {
 } from "./code-scorer.js";
 import { activeExperimentId, RUN_KEY, type ActiveRun } from "./context.js";
 import { evaluationMetrics } from "./eval-metrics.js";
-import { DEFAULT_EXPERIMENT_ID, endRun } from "./experiments.js";
+import { DEFAULT_EXPERIMENT_ID, endRun, linkTracesToRun, MAX_TRACES_PER_LINK } from "./experiments.js";
 import { flush, init } from "./init.js";
 import { liveProcessors } from "./processor.js";
 import { getTrace } from "./search.js";
@@ -646,6 +646,13 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
         return o;
       }),
     );
+    // Existing traces that were scored join the run, as MLflow's evaluate() links them: the run's
+    // traces (trace.run_id, the Evaluations page) are then every row, not only those made here.
+    const scoredTraceIds = rows.flatMap((r) => (r.trace ? [r.trace.info.traceId] : []));
+    for (let i = 0; i < scoredTraceIds.length; i += MAX_TRACES_PER_LINK) {
+      const chunk = scoredTraceIds.slice(i, i + MAX_TRACES_PER_LINK);
+      await withRetries(() => linkTracesToRun({ traceIds: chunk, runId: run.runId }));
+    }
     if (sessionScorers.length > 0) {
       sessionOutcomes = await context.with(runCtx, () =>
         mapPool([...sessionsOf(rows)], concurrency, ([sid, traces]) => evaluateSession(sid, traces, sessionScorers, run, runCtx)),
