@@ -9,7 +9,7 @@
  * `gavel_trace_run_links`. MLflow's runs are `store.create_run(…)`; here `startRun`.
  */
 import { describe, expect, it } from "vitest";
-import { GavelApiError, linkTracesToRun, searchTraces, startRun } from "@gavel/sdk";
+import { GavelApiError, linkTracesToRun, searchTraces, startRun, unlinkTracesFromRun } from "@gavel/sdk";
 import { newExperiment, parityGavel, sendTraces, type TraceSpec } from "./support.js";
 
 const gavelOf = parityGavel();
@@ -113,6 +113,32 @@ describe("MLflow tests/store/tracking/test_sqlalchemy_store.py", () => {
     const { idOf, set } = await fixture(exp, { late: {} });
     await linkTracesToRun({ traceIds: [idOf.late!], runId: run });
     expect(await set(`trace.run_id = '${run}'`)).toEqual(new Set(["late"]));
+  });
+
+  it("unlink_traces_from_run: a linked trace leaves the run, the run's own traces stay (MLflow's MlflowClient.unlink_traces_from_run)", async () => {
+    const exp = await newExperiment("unlink");
+    const run = await createRun(exp, "r");
+    const other = await createRun(exp, "other");
+    const { idOf, set } = await fixture(exp, { own: { runId: run }, linked: {}, both: {} });
+    await linkTracesToRun({ traceIds: [idOf.linked!, idOf.both!, idOf.own!], runId: run });
+    await linkTracesToRun({ traceIds: [idOf.both!], runId: other });
+    expect(await set(`trace.run_id = '${run}'`)).toEqual(new Set(["own", "linked", "both"]));
+
+    // Unlinking right after linking (the same millisecond, unmerged rows) is seen at once.
+    expect(await unlinkTracesFromRun({ traceIds: [idOf.linked!, idOf.both!, idOf.own!], runId: run })).toEqual([idOf.linked, idOf.both, idOf.own]);
+    // The trace made inside the run stays; the other run keeps its link.
+    expect(await set(`trace.run_id = '${run}'`)).toEqual(new Set(["own"]));
+    expect(await set(`trace.run_id = '${other}'`)).toEqual(new Set(["both"]));
+    expect(await set(`trace.run_id != '${run}'`)).toEqual(new Set(["linked", "both"]));
+    // Unlinking again does nothing; linking again brings the trace back.
+    await unlinkTracesFromRun({ traceIds: [idOf.linked!], runId: run });
+    await linkTracesToRun({ traceIds: [idOf.linked!], runId: run });
+    expect(await set(`trace.run_id = '${run}'`)).toEqual(new Set(["own", "linked"]));
+    // MLflow's client checks: nothing to unlink returns at once; an empty runId is refused.
+    await expect(unlinkTracesFromRun({ traceIds: [], runId: "" })).resolves.toEqual([]);
+    await expect(unlinkTracesFromRun({ traceIds: [idOf.linked!], runId: "" })).rejects.toThrow(/runId cannot be empty/);
+    const err = await unlinkTracesFromRun({ traceIds: [idOf.linked!], runId: "no-such-run" }).catch((e: unknown) => e);
+    expect((err as GavelApiError).status).toBe(404);
   });
 
   it("the REST route: body checks and its answer", async () => {

@@ -146,7 +146,10 @@ function traceAttr(c: FilterClause & { field: { entity: "trace" } }, params: Par
       // afterwards (MLflow's link_traces_to_run, store/queries/run-links.ts). `!=` is the
       // negation of `=`: a trace linked to the run is not "of another run".
       const op = c.op === "!=" ? "=" : c.op;
-      const either = `${compare("t.RunId", op, c.value, params)} OR t.TraceId IN (SELECT TraceId FROM gavel_trace_run_links WHERE ${compare("RunId", op, c.value, params)})`;
+      const own = compare("t.RunId", op, c.value, params);
+      // The latest version of each link decides: rows of a link and its unlink may not be merged yet.
+      const linked = `SELECT TraceId FROM gavel_trace_run_links WHERE ${compare("RunId", op, c.value, params)} GROUP BY RunId, TraceId HAVING argMax(Unlinked, UpdatedAt) = 0`;
+      const either = `${own} OR t.TraceId IN (${linked})`;
       return c.op === "!=" ? `NOT (${either})` : either;
     }
     case "experiment_id":

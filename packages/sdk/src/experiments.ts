@@ -154,3 +154,16 @@ export async function linkTracesToRun(opts: { traceIds: string[]; runId: string 
   const r = await request<{ traceIds: string[] }>("POST", `/api/v1/runs/${seg(opts.runId)}/traces`, { traceIds: opts.traceIds });
   return r.traceIds;
 }
+
+/**
+ * Undo linkTracesToRun, as MLflow's `MlflowClient().unlink_traces_from_run(trace_ids, run_id)`:
+ * the traces no longer match `trace.run_id = '<runId>'`, unless they were made inside that run
+ * (a trace's own run stays). Unlinking a trace that is not linked does nothing. At most 100 ids
+ * per call; an empty list does nothing. Resolves to the ids (lower-cased, without repeats).
+ */
+export async function unlinkTracesFromRun(opts: { traceIds: string[]; runId: string }): Promise<string[]> {
+  if (opts.traceIds.length === 0) return [];
+  if (!opts.runId) throw new Error("unlinkTracesFromRun: runId cannot be empty. Pass the runId the traces were linked to.");
+  const r = await request<{ traceIds: string[] }>("POST", `/api/v1/runs/${seg(opts.runId)}/traces/unlink`, { traceIds: opts.traceIds });
+  return r.traceIds;
+}

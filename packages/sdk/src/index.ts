@@ -56,7 +56,7 @@ export {
   type ScorerRecord,
   type SamplingConfig,
 } from "./registry.js";
-export { getRun, linkTracesToRun, MAX_TRACES_PER_LINK, type RunKind } from "./experiments.js";
+export { getRun, linkTracesToRun, unlinkTracesFromRun, MAX_TRACES_PER_LINK, type RunKind } from "./experiments.js";
 export {
   evaluate,
   evalAssessmentId,
