@@ -606,6 +606,18 @@ describe("web UI in Chromium", () => {
     await shot(page, "evaluations-run.png");
   });
 
+  it("lists the traces linked to an evaluation run in its results (linkTracesToRun)", async () => {
+    const { runId } = await api<{ runId: string }>("POST", "/api/v1/runs", { experimentId: seeded.experimentId, name: "eval-linked", kind: "evaluation" });
+    const linked = await api<{ traceIds: string[] }>("POST", `/api/v1/runs/${runId}/traces`, { traceIds: [t(3).traceId, t(6).traceId] }, REVIEWER);
+    expect(linked.traceIds).toEqual([t(3).traceId, t(6).traceId]);
+    await page.goto(url(expPath("/evaluations")));
+    await page.locator("tr", { hasText: "eval-linked" }).getByRole("button", { name: "eval-linked" }).click();
+    const results = page.locator(".evaluations .panel", { hasText: "Results of eval-linked" });
+    await expect.poll(() => results.locator("tbody tr").count()).toBe(2);
+    const hrefs = await results.locator("tbody tr a").evaluateAll((els) => els.map((e) => e.getAttribute("href")));
+    expect(new Set(hrefs)).toEqual(new Set([expPath(`/traces/${t(3).traceId}`), expPath(`/traces/${t(6).traceId}`)]));
+  });
+
   it("shows sessions: the list, a session's turns oldest first with its session-level assessment, all as text", async () => {
     // An experiment of its own, so the other tests' trace counts stay as they are.
     const { experimentId } = await api<{ experimentId: string }>("POST", "/api/v1/experiments", { name: "support-sessions" });
