@@ -11,7 +11,7 @@
  * `mlflow.trace.session` in its metadata.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { evaluate, getSession, getTrace, init, logSessionAssessment, makeJudge, scorer, searchTraces, shutdown, type Trace } from "@gavel/sdk";
+import { evaluate, getSession, getTrace, init, logSessionAssessment, makeJudge, overrideFeedback, scorer, searchTraces, shutdown, type Trace } from "@gavel/sdk";
 import { useSimEnv } from "../../packages/judges/src/testing/sim.js";
 import { newExperiment, parityGavel, sendTraces } from "./support.js";
 
@@ -122,6 +122,13 @@ describe("MLflow tests/genai/evaluate/test_session_utils.py", () => {
     expect(session.assessments[0]).toMatchObject({ traceId: id["trace-2"], value: null, metadata: { [SESSION_KEY]: "session-1" } });
     expect(session.assessments[0]!.error?.message).toContain("context too long");
     expect(result.metrics["resolved/error_count"]).toBe(1);
+
+    // Gavel: a reviewer's override of the session-level feedback is session-level too (it keeps
+    // the session key), so the session shows the correction in place of the error.
+    const override = await overrideFeedback({ traceId: id["trace-2"]!, assessmentId: session.assessments[0]!.assessmentId, value: true, source: { sourceType: "HUMAN", sourceId: "reviewer" } });
+    expect(override.metadata).toEqual({ [SESSION_KEY]: "session-1" });
+    const after = await getSession({ experimentId: exp, sessionId: "session-1" });
+    expect(after.assessments.filter((a) => a.valid).map((a) => [a.value, a.source.sourceType])).toEqual([[true, "HUMAN"]]);
   });
 
   it("test_validate_session_level_evaluation_inputs_with_predict_fn", async () => {

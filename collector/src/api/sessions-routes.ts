@@ -1,5 +1,6 @@
 import type { Store } from "../store/store.js";
 import type { AssessmentStore } from "../assessments/assessment-store.js";
+import { SESSION_KEY } from "../assessments/assessment-types.js";
 import { listSessions, sessionTraceIds } from "../store/queries/sessions.js";
 import { getSpans, toTraceInfo, type TraceJson } from "../store/queries/traces.js";
 import { searchTraceSummaries } from "../search/trace-search.js";
@@ -7,8 +8,6 @@ import { ApiError } from "./errors.js";
 import { route, strictRouter } from "../server/routes.js";
 
 const MAX_SESSIONS = 200;
-/** MLflow's TraceMetadataKey.TRACE_SESSION: a session-level judge's feedback names its session with it. */
-const SESSION_KEY = "mlflow.trace.session";
 const MAX_TURNS = 500;
 
 /**
