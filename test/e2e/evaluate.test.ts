@@ -150,6 +150,8 @@ describe("evaluate() end to end (workflow step 5)", () => {
     // No new traces: the assessments went on the originals, next to the earlier judge's.
     const [made] = await sql<{ n: string }>(gavel.url, "SELECT count() AS n FROM gavel_traces WHERE RunId = {r:String} AND NOT IsJudge", { r: results.runId });
     expect(made!.n).toBe("0");
+    // The scored traces are linked to the evaluation run (MLflow's evaluate() links them too).
+    expect((await searchTraces({ runId: results.runId })).map((t) => t.info.traceId).sort()).toEqual([...traceIds].sort());
     for (const traceId of traceIds) {
       const t = (await getTrace(traceId))!;
       const judged = t.searchAssessments({ name: "support_quality" });

@@ -124,6 +124,7 @@ describe("the route table", () => {
     expect(access("POST", "/api/v1/sql")).toBe("read");
     expect(access("POST", "/api/v1/experiments")).toBe("admin");
     expect(access("POST", "/api/v1/traces/:traceId/assessments")).toBe("write");
+    expect(access("POST", "/api/v1/runs/:runId/traces")).toBe("write");
     expect(access("DELETE", "/api/v1/experiments/:experimentId/scorers/:name")).toBe("admin");
     // Open routes are the health check, whoami and the UI's pages and files: nothing else.
     expect(routes.filter((r) => r.access === "open").every((r) => r.method === "GET" && (["/healthz", "/api/v1/auth/whoami"].includes(r.path) || !/^\/(api|v1|metrics)\b/.test(r.path)))).toBe(true);

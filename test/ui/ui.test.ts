@@ -606,6 +606,99 @@ describe("web UI in Chromium", () => {
     await shot(page, "evaluations-run.png");
   });
 
+  it("lists the traces linked to an evaluation run in its results (linkTracesToRun)", async () => {
+    const { runId } = await api<{ runId: string }>("POST", "/api/v1/runs", { experimentId: seeded.experimentId, name: "eval-linked", kind: "evaluation" });
+    const linked = await api<{ traceIds: string[] }>("POST", `/api/v1/runs/${runId}/traces`, { traceIds: [t(3).traceId, t(6).traceId] }, REVIEWER);
+    expect(linked.traceIds).toEqual([t(3).traceId, t(6).traceId]);
+    await page.goto(url(expPath("/evaluations")));
+    await page.locator("tr", { hasText: "eval-linked" }).getByRole("button", { name: "eval-linked" }).click();
+    const results = page.locator(".evaluations .panel", { hasText: "Results of eval-linked" });
+    await expect.poll(() => results.locator("tbody tr").count()).toBe(2);
+    const hrefs = await results.locator("tbody tr a").evaluateAll((els) => els.map((e) => e.getAttribute("href")));
+    expect(new Set(hrefs)).toEqual(new Set([expPath(`/traces/${t(3).traceId}`), expPath(`/traces/${t(6).traceId}`)]));
+  });
+
+  it("shows sessions: the list, a session's turns oldest first with its session-level assessment, all as text", async () => {
+    // An experiment of its own, so the other tests' trace counts stay as they are.
+    const { experimentId } = await api<{ experimentId: string }>("POST", "/api/v1/experiments", { name: "support-sessions" });
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer("ui-sessions");
+    const now = Date.now();
+    // s-billing: three turns, sent newest first; s-xss: one later turn whose content is markup; one trace of no session.
+    const turns = [
+      { session: "s-billing", at: now - 60_000, question: "Why was I charged again?", answer: "Checking your invoices now." },
+      { session: "s-billing", at: now - 300_000, question: "I was charged twice this month", answer: "Sorry about that, let me look." },
+      { session: "s-billing", at: now - 180_000, question: "Invoice 42 and invoice 43", answer: "Invoice 43 is a duplicate; refund issued." },
+      { session: "s-xss", at: now - 10_000, question: XSS.input, answer: XSS.output },
+      { session: undefined, at: now - 5_000, question: "No session here", answer: "ok" },
+    ];
+    const ids = turns.map((x) => {
+      const span = tracer.startSpan("chat_turn", {
+        startTime: x.at,
+        attributes: {
+          "gavel.experiment_id": experimentId,
+          "gavel.inputs": JSON.stringify({ question: x.question }),
+          "gavel.outputs": JSON.stringify({ answer: x.answer }),
+          ...(x.session ? { "gavel.metadata.mlflow.trace.session": x.session } : {}),
+        },
+      });
+      span.end(x.at + 200);
+      return span.spanContext().traceId;
+    });
+    const res = await fetch(url("/v1/traces"), {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN}` },
+      body: Buffer.from(JsonTraceSerializer.serializeRequest(exporter.getFinishedSpans())!),
+    });
+    expect(res.status).toBe(200);
+    // A session-level judge's verdict, stored as MLflow stores it: on the first turn (ids[1]),
+    // naming the session; and a turn-level assessment, which is not the session's.
+    const judge = { sourceType: "LLM_JUDGE", sourceId: "openai:/gpt-4o-mini" };
+    await api("POST", `/api/v1/traces/${ids[1]}/assessments`, {
+      name: "resolved",
+      value: true,
+      rationale: `Refund issued. ${XSS.rationale}`,
+      source: judge,
+      metadata: { "mlflow.trace.session": "s-billing" },
+    });
+    await api("POST", `/api/v1/traces/${ids[2]}/assessments`, { name: "tone", value: "polite", source: judge });
+
+    await page.goto(url(`/experiments/${encodeURIComponent(experimentId)}/sessions`));
+    const rows = page.locator(".sessions table.grid tbody tr");
+    await expect.poll(() => rows.count()).toBe(2);
+    // Most recently active first, with the number of turns.
+    expect((await rows.allInnerTexts()).map((r) => r.split(/\s+/).slice(0, 2))).toEqual([
+      ["s-xss", "1"],
+      ["s-billing", "3"],
+    ]);
+    // The newest session is open first: its markup is shown as text, never run.
+    const xss = page.getByRole("region", { name: "Session s-xss" });
+    await xss.locator("pre.text", { hasText: XSS.input }).waitFor();
+    expect((await xss.locator("pre.text").allInnerTexts()).map((x) => JSON.parse(x))).toEqual([{ question: XSS.input }, { answer: XSS.output }]);
+    expect(await xss.locator("script, img, svg, iframe").count()).toBe(0);
+    await xss.getByText("None yet.").waitFor();
+
+    // Open s-billing: its turns oldest first, and the session-level assessment above them.
+    await rows.filter({ hasText: "s-billing" }).getByRole("button", { name: "s-billing" }).click();
+    const billing = page.getByRole("region", { name: "Session s-billing" });
+    await expect.poll(() => billing.locator("li.turn").count()).toBe(3);
+    const users = await billing.locator(".msg.user pre.text").allInnerTexts();
+    expect(users.map((u) => JSON.parse(u).question)).toEqual(["I was charged twice this month", "Invoice 42 and invoice 43", "Why was I charged again?"]);
+    expect(JSON.parse(await billing.locator(".msg.assistant pre.text").nth(1).innerText()).answer).toBe("Invoice 43 is a duplicate; refund issued.");
+    const verdicts = billing.getByRole("region", { name: "Session assessments" }).locator(".assessment-list li");
+    await expect.poll(() => verdicts.count()).toBe(1);
+    const verdict = await verdicts.innerText();
+    expect(verdict).toMatch(/LLM_JUDGE[\s\S]*resolved[\s\S]*yes/);
+    expect(verdict).toContain(XSS.rationale);
+    expect(verdict).not.toContain("tone");
+    expect(await billing.locator("iframe").count()).toBe(0);
+    // Each turn links to its trace.
+    expect(await billing.locator("li.turn a", { hasText: "open trace" }).first().getAttribute("href")).toBe(`/experiments/${experimentId}/traces/${ids[1]}`);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
+    await shot(page, "sessions.png");
+  });
+
   it("logged no page errors, CSP violations or dialogs", () => {
     expect(pageErrors).toEqual([]);
   });

@@ -1,5 +1,6 @@
 import type { Store } from "../store/store.js";
 import type { AssessmentStore } from "../assessments/assessment-store.js";
+import { SESSION_KEY } from "../assessments/assessment-types.js";
 import { listSessions, sessionTraceIds } from "../store/queries/sessions.js";
 import { getSpans, toTraceInfo, type TraceJson } from "../store/queries/traces.js";
 import { searchTraceSummaries } from "../search/trace-search.js";
@@ -9,7 +10,11 @@ import { route, strictRouter } from "../server/routes.js";
 const MAX_SESSIONS = 200;
 const MAX_TURNS = 500;
 
-/** Sessions of an experiment, and one session's traces (with spans and assessments), oldest first. */
+/**
+ * Sessions of an experiment, and one session's traces (with spans and assessments), oldest
+ * first, with the session's own assessments: as in MLflow, a session-level judge's feedback is
+ * stored on the session's first trace with `mlflow.trace.session` in its metadata.
+ */
 export function sessionsRouter(store: Store, assessments: AssessmentStore) {
   const r = strictRouter();
   route(r, "GET", "/experiments/:id/sessions", "read", async (req, res) => {
@@ -34,7 +39,9 @@ export function sessionsRouter(store: Store, assessments: AssessmentStore) {
       data: { spans: spans.get(row.traceId) ?? [] },
       assessments: assessed.get(row.traceId) ?? [],
     }));
-    res.json({ sessionId: req.params.sessionId, traces });
+    const sessionId = req.params.sessionId;
+    const sessionLevel = traces.flatMap((t) => (t.assessments ?? []).filter((a) => a.metadata?.[SESSION_KEY] === sessionId));
+    res.json({ sessionId, traces, assessments: sessionLevel });
   });
   return r;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Store } from "../store/store.js";
 import { encodeSpansRowBinary } from "../store/rowbinary.js";
 import { parsePayload } from "../store/queries/traces.js";
-import type { AssessmentJson, NewAssessment } from "./assessment-types.js";
+import { SESSION_KEY, type AssessmentJson, type NewAssessment } from "./assessment-types.js";
 import { assessmentEventAttributes, assessmentSpan, monotonicNowNs } from "./assessment-span.js";
 
 interface AssessmentRow {
@@ -180,7 +180,8 @@ export class AssessmentStore {
       kind: old.kind,
       value: input.value ?? null,
       source: input.source,
-      metadata: input.metadata ?? {},
+      // An override of a session-level assessment stays one (it keeps the session key).
+      metadata: { ...(typeof old.metadata?.[SESSION_KEY] === "string" ? { [SESSION_KEY]: old.metadata[SESSION_KEY] } : {}), ...(input.metadata ?? {}) },
       valid: true,
       overrides: old.assessmentId,
       createTimeMs: Date.now(),

@@ -53,9 +53,21 @@ describe("compileTraceFilter", () => {
 
   it("compiles the text columns of the trace", () => {
     expect(compile("trace.name LIKE 'a%'")).toEqual({ sql: "(t.Name LIKE {p0:String})", params: { p0: "a%" } });
-    expect(compile("trace.run_id = 'r'").sql).toBe("(t.RunId = {p0:String})");
+    expect(compile("trace.run_id = 'r'")).toEqual({
+      sql: "(t.RunId = {p0:String} OR t.TraceId IN (SELECT TraceId FROM gavel_trace_run_links WHERE RunId = {p1:String} GROUP BY RunId, TraceId HAVING argMax(Unlinked, UpdatedAt) = 0))",
+      params: { p0: "r", p1: "r" },
+    });
     expect(compile("trace.experiment_id IN ('1', '2')")).toEqual({ sql: "(t.ExperimentId IN {p0:Array(String)})", params: { p0: ["1", "2"] } });
     expect(compile("trace.trace_id != 'abc'").sql).toBe("(t.TraceId != {p0:String})");
+  });
+
+  it("compiles trace.run_id over the trace's own run and the runs it was linked to; != negates the whole", () => {
+    expect(compile("trace.run_id != 'r'").sql).toBe(
+      "(NOT (t.RunId = {p0:String} OR t.TraceId IN (SELECT TraceId FROM gavel_trace_run_links WHERE RunId = {p1:String} GROUP BY RunId, TraceId HAVING argMax(Unlinked, UpdatedAt) = 0)))",
+    );
+    expect(compile("trace.run_id RLIKE '^r'").sql).toBe(
+      "(match(t.RunId, {p0:String}) OR t.TraceId IN (SELECT TraceId FROM gavel_trace_run_links WHERE match(RunId, {p1:String}) GROUP BY RunId, TraceId HAVING argMax(Unlinked, UpdatedAt) = 0))",
+    );
   });
 
   it("compiles trace.text over the trace and, through a subquery, every span", () => {

@@ -162,8 +162,17 @@ function traceAttr(c: FilterClause & { field: { entity: "trace" } }, params: Par
       return compare("t.Duration / 1000000", c.op, c.value, params);
     case "name":
       return compare("t.Name", c.op, c.value, params);
-    case "run_id":
-      return compare("t.RunId", c.op, c.value, params);
+    case "run_id": {
+      // The run the trace names itself (its root's gavel.run_id) or one it was linked to
+      // afterwards (MLflow's link_traces_to_run, store/queries/run-links.ts). `!=` is the
+      // negation of `=`: a trace linked to the run is not "of another run".
+      const op = c.op === "!=" ? "=" : c.op;
+      const own = compare("t.RunId", op, c.value, params);
+      // The latest version of each link decides: rows of a link and its unlink may not be merged yet.
+      const linked = `SELECT TraceId FROM gavel_trace_run_links WHERE ${compare("RunId", op, c.value, params)} GROUP BY RunId, TraceId HAVING argMax(Unlinked, UpdatedAt) = 0`;
+      const either = `${own} OR t.TraceId IN (${linked})`;
+      return c.op === "!=" ? `NOT (${either})` : either;
+    }
     case "experiment_id":
       return compare("t.ExperimentId", c.op, c.value, params);
     case "trace_id":

@@ -14,6 +14,7 @@ import {
   gavelSchemaMigrations,
   gavelTraceActivity,
   gavelTraceActivityMv,
+  gavelTraceRunLinks,
   gavelTraces,
   gavelTracesMv,
   gavelTracesMvConventions,
@@ -92,6 +93,11 @@ export const MIGRATIONS: Migration[] = [
     objects: [gavelExperimentStats, gavelExperimentStatsMv, gavelTokenUsageDaily, gavelTokenUsageDailyMv],
     // One pass over the stored traces and spans (4M spans: see bench/README.md, "Read paths").
     seed: readPathBackfill,
+  },
+  {
+    version: 8,
+    name: "traces linked to runs after the fact (MLflow's link_traces_to_run)",
+    objects: [gavelTraceRunLinks],
   },
 ];
 

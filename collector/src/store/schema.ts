@@ -249,6 +249,24 @@ export const gavelRuns: TableDef = {
   shardingKey: "cityHash64(RunId)",
 };
 
+/**
+ * Traces linked to a run after the fact (MLflow's `link_traces_to_run`), besides the run each
+ * trace names itself (`gavel.run_id` on its root). One row per (run, trace) once merged: linking
+ * again or unlinking (`Unlinked = 1`) writes a newer version of the same key, and reads take the
+ * latest version per key (`argMax(Unlinked, UpdatedAt)`), so they are right before the merge too.
+ * A trace may be linked to several runs.
+ */
+export const gavelTraceRunLinks: TableDef = {
+  kind: "table",
+  name: "gavel_trace_run_links",
+  columns: ["RunId String", "TraceId String", "ExperimentId String", "Unlinked UInt8", "UpdatedAt DateTime64(9)"],
+  engine: "ReplacingMergeTree",
+  versionColumn: "UpdatedAt",
+  orderBy: "(RunId, TraceId)",
+  // With its trace, like everything of a trace: a shard answers `IN (links)` from its own rows.
+  shardingKey: "cityHash64(TraceId)",
+};
+
 export const gavelSchemaMigrations: TableDef = {
   kind: "table",
   name: "gavel_schema_migrations",

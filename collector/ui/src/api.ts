@@ -140,8 +140,12 @@ export const api = {
     request<{ deleted: boolean }>("DELETE", `/api/v1/traces/${enc(traceId)}/assessments/${enc(assessmentId)}`),
   sessions: (experimentId: string) =>
     request<{ sessions: SessionSummary[] }>("GET", `/api/v1/experiments/${enc(experimentId)}/sessions`).then((r) => r.sessions),
+  /** A session's traces, oldest first, and its session-level assessments (on its first trace, naming the session in their metadata). */
   session: (experimentId: string, sessionId: string) =>
-    request<{ sessionId: string; traces: Trace[] }>("GET", `/api/v1/experiments/${enc(experimentId)}/sessions/${enc(sessionId)}`).then((r) => r.traces),
+    request<{ sessionId: string; traces: Trace[]; assessments?: Assessment[] }>("GET", `/api/v1/experiments/${enc(experimentId)}/sessions/${enc(sessionId)}`).then((r) => ({
+      traces: r.traces,
+      assessments: r.assessments ?? [],
+    })),
   sql: (query: string, signal?: AbortSignal) => request<SqlResult>("POST", "/api/v1/sql", { query }, { signal }),
   /** Registered judges; `null` when the server has no registry (404 on the route). */
   scorers: async (experimentId: string): Promise<Scorer[] | null> => {

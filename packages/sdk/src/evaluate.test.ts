@@ -74,6 +74,7 @@ beforeAll(async () => {
     };
     if (req.method === "POST" && path === "/api/v1/runs") return send(200, { runId: "ab".repeat(16), name: body.name });
     if (req.method === "POST" && /^\/api\/v1\/runs\/\w+\/end$/.test(path)) return send(200, { runId: "ab".repeat(16), status: body.status });
+    if (req.method === "POST" && /^\/api\/v1\/runs\/\w+\/traces$/.test(path)) return send(200, { runId: "ab".repeat(16), traceIds: body.traceIds });
     const a = /^\/api\/v1\/traces\/(\w+)\/assessments$/.exec(path);
     if (req.method === "POST" && a) {
       const status = failAssessments?.(body);
@@ -265,6 +266,10 @@ describe("evaluate()", () => {
     expect(assessmentCalls().map((c) => c.path.split("/")[4])).toEqual(["1".repeat(32)]);
     expect(assessmentCalls().every((c) => c.body.spanId === undefined && c.body.runId === RUN_ID)).toBe(true);
     expect(r.metrics["matches/count"]).toBe(1);
+    // Both scored traces are linked to the evaluation run, before it ends (MLflow links them too).
+    const linkAt = calls.findIndex((c) => c.path === `/api/v1/runs/${RUN_ID}/traces`);
+    expect(calls[linkAt]?.body).toEqual({ traceIds: ["1".repeat(32), "2".repeat(32)] });
+    expect(linkAt).toBeLessThan(calls.findIndex((c) => c.path === `/api/v1/runs/${RUN_ID}/end`));
 
     await expect(evaluate({ data: traces, scorers: [matches], predictFn: () => 1 })).rejects.toThrow(/already has a trace.*drop predictFn/);
     await expect(evaluate({ data: [traces[0]!, traces[0]!], scorers: [matches] })).rejects.toThrow(/same trace/);

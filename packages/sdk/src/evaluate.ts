@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { context, trace as otelTrace, type Context, type Span } from "@opentelemetry/api";
-import { AssessmentSourceType, humanExpectations, isJudge, type Feedback, type Judge } from "@gavel/judges";
+import { AssessmentSourceType, humanExpectations, isJudge, MLFLOW_SESSION_KEY, sessionIdOf, type Feedback, type Judge } from "@gavel/judges";
 import { logAssessment } from "./assessments.js";
 import { ATTR_EVALUATION, ATTR_INPUTS, ATTR_SPAN_TYPE, ATTR_TRUNCATED } from "./attributes.js";
 import { GavelApiError, GavelConnectionError, request } from "./client.js";
@@ -19,7 +19,7 @@ import {
 } from "./code-scorer.js";
 import { activeExperimentId, RUN_KEY, type ActiveRun } from "./context.js";
 import { evaluationMetrics } from "./eval-metrics.js";
-import { DEFAULT_EXPERIMENT_ID, endRun } from "./experiments.js";
+import { DEFAULT_EXPERIMENT_ID, endRun, linkTracesToRun, MAX_TRACES_PER_LINK } from "./experiments.js";
 import { flush, init } from "./init.js";
 import { liveProcessors } from "./processor.js";
 import { getTrace } from "./search.js";
@@ -71,6 +71,8 @@ export interface EvalResultRow {
   outputs: unknown;
   expectations?: Record<string, unknown>;
   error?: string;
+  /** On the first trace of a session scored by session-level judges: the session, whose judgements are on this row. */
+  sessionId?: string;
   [column: string]: unknown;
 }
 
@@ -89,6 +91,8 @@ interface PreparedScorer {
   code?: CodeScorer;
   /** A judge whose instructions use {{ trace }}. */
   judgeUsesTrace: boolean;
+  /** A `{{ conversation }}` judge: scored once per session, not per row (MLflow's session-level scorer). */
+  sessionLevel: boolean;
 }
 
 interface PreparedRow {
@@ -127,14 +131,14 @@ function prepareScorers(scorers: readonly EvalScorer[] | undefined): PreparedSco
   const seen = new Set<string>();
   scorers.forEach((s, i) => {
     let p: PreparedScorer;
-    if (isJudge(s)) p = { name: s.name, judge: s, judgeUsesTrace: s.templateVariables.includes("trace") };
-    else if (isCodeScorer(s)) p = { name: s.name, code: s, judgeUsesTrace: false };
+    if (isJudge(s)) p = { name: s.name, judge: s, judgeUsesTrace: s.templateVariables.includes("trace"), sessionLevel: s.isSessionLevel };
+    else if (isCodeScorer(s)) p = { name: s.name, code: s, judgeUsesTrace: false, sessionLevel: false };
     else if (typeof s === "function") {
       const fnName = s.name.trim();
       if (fnName === "") {
         throw new Error(`scorers[${i}] is a function without a name: wrap it as scorer({ name: "my_metric", fn }) so its assessments and metrics have a name.`);
       }
-      p = { name: fnName, code: codeScorer({ name: fnName, fn: s as CodeScorer["fn"] }), judgeUsesTrace: false };
+      p = { name: fnName, code: codeScorer({ name: fnName, fn: s as CodeScorer["fn"] }), judgeUsesTrace: false, sessionLevel: false };
     } else {
       throw new Error(`scorers[${i}] is not a scorer: pass a judge (makeJudge, getScorer) or scorer({ name, fn }).`);
     }
@@ -497,6 +501,64 @@ async function evaluateRow(
   return { result: resultRow(rt.traceId, row, rt.outputs, rt.predictError, feedbacks), feedbacks };
 }
 
+interface SessionOutcome {
+  sessionId: string;
+  /** The session's first trace, which holds its session-level assessments. */
+  traceId: string;
+  feedbacks: Feedback[];
+}
+
+/**
+ * The rows' traces grouped by session id (rows without a trace or a session id are in none),
+ * each group oldest first, as MLflow's group_traces_by_session.
+ */
+function sessionsOf(rows: PreparedRow[]): Map<string, Trace[]> {
+  const groups = new Map<string, Trace[]>();
+  for (const row of rows) {
+    if (!row.trace) continue;
+    const sid = sessionIdOf(row.trace);
+    if (sid === undefined) continue;
+    groups.set(sid, [...(groups.get(sid) ?? []), row.trace]);
+  }
+  for (const list of groups.values()) list.sort((a, b) => a.info.timestampMs - b.info.timestampMs || (a.info.traceId < b.info.traceId ? -1 : 1));
+  return groups;
+}
+
+/**
+ * Runs the session-level judges on one session and stores each Feedback as MLflow does: on the
+ * session's first trace, with `mlflow.trace.session` in its metadata. A judge that fails gives a
+ * Feedback with the error, stored the same way.
+ */
+async function evaluateSession(sessionId: string, traces: Trace[], scorers: PreparedScorer[], run: ActiveRun, runCtx: Context): Promise<SessionOutcome> {
+  const traceId = traces[0]!.info.traceId;
+  const feedbacks: Feedback[] = [];
+  for (const s of scorers) {
+    let fb: Feedback;
+    try {
+      fb = { ...(await s.judge!({ session: traces }, { parentContext: runCtx })), name: s.name };
+    } catch (err) {
+      fb = feedbackFromError(s.name, err, AssessmentSourceType.LLM_JUDGE, s.judge!.model);
+    }
+    feedbacks.push({ ...fb, metadata: { ...(fb.metadata ?? {}), [MLFLOW_SESSION_KEY]: sessionId } });
+  }
+  await Promise.all(
+    feedbacks.map((fb, i) => {
+      if ((fb.value === null || fb.value === undefined) && !fb.error) return Promise.resolve(undefined);
+      const judgeVersion = scorers[i]!.judge?.registeredVersion;
+      return withRetries(() =>
+        logAssessment({
+          traceId,
+          assessment: fb,
+          assessmentId: evalAssessmentId(run.runId, traceId, fb.name),
+          runId: run.runId,
+          ...(judgeVersion !== undefined ? { judgeVersion } : {}),
+        }),
+      );
+    }),
+  );
+  return { sessionId, traceId, feedbacks };
+}
+
 function wantsTrace(scorers: PreparedScorer[]): boolean {
   return scorers.some((s) => s.code !== undefined || s.judgeUsesTrace);
 }
@@ -521,7 +583,16 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
   if (opts.predictFn !== undefined && typeof opts.predictFn !== "function") {
     throw new Error("evaluate(): predictFn must be a function that takes a row's inputs and returns its outputs.");
   }
-  const scorers = prepareScorers(opts.scorers);
+  const allScorers = prepareScorers(opts.scorers);
+  const scorers = allScorers.filter((s) => !s.sessionLevel);
+  const sessionScorers = allScorers.filter((s) => s.sessionLevel);
+  if (sessionScorers.length > 0 && opts.predictFn !== undefined) {
+    // MLflow's validate_session_level_evaluation_inputs.
+    throw new Error(
+      `evaluate(): session-level judges ({{ conversation }}) do not work with predictFn: ${sessionScorers.map((s) => s.name).join(", ")}. ` +
+        "Pass the existing traces of the sessions as data (e.g. data: await searchTraces({ … })), without predictFn.",
+    );
+  }
   const rows = prepareRows(opts.data, opts.predictFn !== undefined);
   const concurrency = resolveConcurrency(opts.concurrency);
   if (opts.runName !== undefined && (typeof opts.runName !== "string" || opts.runName.trim() === "")) {
@@ -543,6 +614,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
   const runCtx = otelTrace.deleteSpan(context.active()).setValue(RUN_KEY, run);
 
   let outcomes: RowOutcome[];
+  let sessionOutcomes: SessionOutcome[] = [];
   try {
     // Rows without a trace or predictFn get theirs up front, flushed a batch at a time, so
     // their assessments find them stored without one export per row. Batches stay below the
@@ -574,6 +646,18 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
         return o;
       }),
     );
+    // Existing traces that were scored join the run, as MLflow's evaluate() links them: the run's
+    // traces (trace.run_id, the Evaluations page) are then every row, not only those made here.
+    const scoredTraceIds = rows.flatMap((r) => (r.trace ? [r.trace.info.traceId] : []));
+    for (let i = 0; i < scoredTraceIds.length; i += MAX_TRACES_PER_LINK) {
+      const chunk = scoredTraceIds.slice(i, i + MAX_TRACES_PER_LINK);
+      await withRetries(() => linkTracesToRun({ traceIds: chunk, runId: run.runId }));
+    }
+    if (sessionScorers.length > 0) {
+      sessionOutcomes = await context.with(runCtx, () =>
+        mapPool([...sessionsOf(rows)], concurrency, ([sid, traces]) => evaluateSession(sid, traces, sessionScorers, run, runCtx)),
+      );
+    }
     await flushQuietly();
   } catch (err) {
     await flushQuietly();
@@ -585,16 +669,25 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
     throw err;
   }
 
-  const metrics = evaluationMetrics(
-    scorers.map((s, i) => ({
-      name: s.name,
-      outcomes: outcomes.map((o) => {
-        const fb = o.feedbacks[i]!;
-        return fb.error ? { error: fb.error } : { value: fb.value };
-      }),
-      ...(s.judge && Array.isArray(s.judge.feedbackValueType) ? { categories: s.judge.feedbackValueType as readonly string[] } : {}),
-    })),
-  );
+  const outcomeOf = (fb: Feedback) => (fb.error ? { error: fb.error } : { value: fb.value });
+  const categoriesOf = (s: PreparedScorer) => (s.judge && Array.isArray(s.judge.feedbackValueType) ? { categories: s.judge.feedbackValueType as readonly string[] } : {});
+  const metrics = evaluationMetrics([
+    ...scorers.map((s, i) => ({ name: s.name, outcomes: outcomes.map((o) => outcomeOf(o.feedbacks[i]!)), ...categoriesOf(s) })),
+    // A session-level judge counts once per session.
+    ...sessionScorers.map((s, i) => ({ name: s.name, outcomes: sessionOutcomes.map((o) => outcomeOf(o.feedbacks[i]!)), ...categoriesOf(s) })),
+  ]);
   await withRetries(() => endRun(run.runId, "FINISHED", { metrics }));
-  return { runId: run.runId, runName: run.name, experimentId, metrics, tables: { evalResults: outcomes.map((o) => o.result) } };
+  // As MLflow's results: a session's judgements are on the row of its first trace.
+  const evalResults = outcomes.map((o) => o.result);
+  for (const so of sessionOutcomes) {
+    const row = evalResults.find((r) => r.traceId === so.traceId);
+    if (!row) continue;
+    row.sessionId = so.sessionId;
+    for (const fb of so.feedbacks) {
+      row[`${fb.name}/value`] = fb.value;
+      row[`${fb.name}/rationale`] = fb.rationale ?? null;
+      if (fb.error) row[`${fb.name}/error`] = `${fb.error.code}: ${fb.error.message}`;
+    }
+  }
+  return { runId: run.runId, runName: run.name, experimentId, metrics, tables: { evalResults } };
 }

@@ -2,6 +2,7 @@ import { context } from "@opentelemetry/api";
 import type { Experiment, Run, RunKind, RunStatus } from "@gavel/api";
 import { GavelApiError, request, seg } from "./client.js";
 import { RUN_KEY, type ActiveRun } from "./context.js";
+import { flush } from "./init.js";
 import { state } from "./state.js";
 
 export type { Experiment, Run, RunKind, RunStatus };
@@ -124,4 +125,45 @@ export async function listRuns(experimentId: string, opts: { kind?: RunKind } = 
 /** The run with this id (with its metrics), or null when there is none. */
 export async function getRun(runId: string): Promise<Run | null> {
   return orNull(request<Run>("GET", `/api/v1/runs/${seg(runId)}`));
+}
+
+/** MLflow's limit: at most 100 trace ids per call. */
+export const MAX_TRACES_PER_LINK = 100;
+
+/**
+ * Link traces that already exist (or are still on their way) to a run, as MLflow's
+ * `MlflowClient().link_traces_to_run(trace_ids, run_id)`: `searchTraces({ runId })` and the
+ * filter `trace.run_id = '…'` then return them besides the traces made inside the run. Linking
+ * again is harmless, and a trace may be linked to several runs. At most 100 ids per call; an
+ * empty list does nothing. Spans this process has not exported yet are flushed first.
+ * Resolves to the linked ids (lower-cased, without repeats).
+ */
+export async function linkTracesToRun(opts: { traceIds: string[]; runId: string }): Promise<string[]> {
+  if (opts.traceIds.length === 0) return [];
+  if (!opts.runId) throw new Error("linkTracesToRun: runId cannot be empty. Pass the runId of startRun's run (or of listRuns()).");
+  if (opts.traceIds.length > MAX_TRACES_PER_LINK) {
+    throw new Error(
+      `linkTracesToRun: cannot link more than ${MAX_TRACES_PER_LINK} traces to a run in a single request. Provided ${opts.traceIds.length} traces; call it once per ${MAX_TRACES_PER_LINK}.`,
+    );
+  }
+  try {
+    await flush();
+  } catch {
+    // an unreachable collector is reported by the request below
+  }
+  const r = await request<{ traceIds: string[] }>("POST", `/api/v1/runs/${seg(opts.runId)}/traces`, { traceIds: opts.traceIds });
+  return r.traceIds;
+}
+
+/**
+ * Undo linkTracesToRun, as MLflow's `MlflowClient().unlink_traces_from_run(trace_ids, run_id)`:
+ * the traces no longer match `trace.run_id = '<runId>'`, unless they were made inside that run
+ * (a trace's own run stays). Unlinking a trace that is not linked does nothing. At most 100 ids
+ * per call; an empty list does nothing. Resolves to the ids (lower-cased, without repeats).
+ */
+export async function unlinkTracesFromRun(opts: { traceIds: string[]; runId: string }): Promise<string[]> {
+  if (opts.traceIds.length === 0) return [];
+  if (!opts.runId) throw new Error("unlinkTracesFromRun: runId cannot be empty. Pass the runId the traces were linked to.");
+  const r = await request<{ traceIds: string[] }>("POST", `/api/v1/runs/${seg(opts.runId)}/traces/unlink`, { traceIds: opts.traceIds });
+  return r.traceIds;
 }

@@ -22,7 +22,7 @@ export {
   type StartRunOptions,
 } from "./experiments.js";
 export { searchTraces, getTrace, type SearchTracesOptions, type TraceList } from "./search.js";
-export { searchSessions, getSession, type SessionSummary } from "./sessions.js";
+export { searchSessions, getSession, logSessionAssessment, sessionAnchor, type Session, type SessionSummary } from "./sessions.js";
 export {
   Trace,
   type TraceInfo,
@@ -56,7 +56,7 @@ export {
   type ScorerRecord,
   type SamplingConfig,
 } from "./registry.js";
-export { getRun, type RunKind } from "./experiments.js";
+export { getRun, linkTracesToRun, unlinkTracesFromRun, MAX_TRACES_PER_LINK, type RunKind } from "./experiments.js";
 export {
   evaluate,
   evalAssessmentId,

@@ -13,6 +13,12 @@ export interface SearchTracesOptions {
   /** Default 100, at most 1000; page with `pageToken`. */
   maxResults?: number;
   pageToken?: string;
+  /**
+   * Only the run's traces: those made inside it and those linked to it (linkTracesToRun), as
+   * MLflow's `search_traces(run_id=…)`. Added to `filter` with AND; without `experimentIds`
+   * the run's experiment is searched.
+   */
+  runId?: string;
 }
 
 /** An export failure is not the search's: the REST call that follows reports an unreachable collector. */
@@ -24,6 +30,11 @@ async function flushQuietly(): Promise<void> {
   }
 }
 
+/** A string literal of the filter language. */
+function quoteFilterString(s: string): string {
+  return `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
 /** Traces of a search page; `nextPageToken` is set when more traces match. */
 export type TraceList = Trace[] & { nextPageToken?: string };
 
@@ -33,10 +44,19 @@ export type TraceList = Trace[] & { nextPageToken?: string };
  */
 export async function searchTraces(opts: SearchTracesOptions = {}): Promise<TraceList> {
   await flushQuietly();
-  const experimentIds = opts.experimentIds ?? (state.experimentId !== undefined ? [state.experimentId] : undefined);
+  let experimentIds = opts.experimentIds ?? (state.experimentId !== undefined ? [state.experimentId] : undefined);
+  let filter = opts.filter;
+  if (opts.runId !== undefined) {
+    if (opts.experimentIds === undefined) {
+      const run = await request<{ experimentId: string }>("GET", `/api/v1/runs/${seg(opts.runId)}`);
+      experimentIds = [run.experimentId];
+    }
+    const byRun = `trace.run_id = ${quoteFilterString(opts.runId)}`;
+    filter = filter && filter.trim() !== "" ? `${filter} AND ${byRun}` : byRun;
+  }
   const r = await request<{ traces: TraceJson[]; nextPageToken?: string }>("POST", "/api/v1/traces/search", {
     experimentIds,
-    filter: opts.filter,
+    filter,
     orderBy: opts.orderBy,
     maxResults: opts.maxResults,
     pageToken: opts.pageToken,

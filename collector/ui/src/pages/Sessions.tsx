@@ -1,8 +1,8 @@
 import { useState } from "react";
-import { api } from "../api";
+import { api, type Assessment } from "../api";
 import { useAsync } from "../hooks";
 import { Link } from "../router";
-import { Code, EmptyState, ErrorBox, Loading, StatusBadge } from "../components/common";
+import { Code, EmptyState, ErrorBox, Loading, SourceBadge, StatusBadge } from "../components/common";
 import { formatTime, formatValue } from "../format";
 
 const SESSION_SNIPPET = `// Mark each turn of a conversation with the session id (MLflow's metadata key, or OpenTelemetry's session.id):
@@ -14,13 +14,52 @@ await judge({ session: await getSession({ experimentId, sessionId }) });`;
 /** Text of a turn's inputs or outputs: strings as they are, anything else as JSON (never HTML). */
 const turnText = (v: unknown) => (v === null || v === undefined ? "" : typeof v === "string" ? v : formatValue(v));
 
+/** Session-level assessments (a `{{ conversation }}` judge's verdicts, labels on the whole conversation); text only. */
+function SessionAssessments({ assessments }: { assessments: Assessment[] }) {
+  const current = assessments.filter((a) => a.valid);
+  return (
+    <section className="panel assessments session-assessments" aria-label="Session assessments">
+      <h4>
+        Session assessments <span className="muted small">({current.length})</span>
+      </h4>
+      {current.length === 0 ? (
+        <p className="muted small">
+          None yet. <code>evaluate()</code> with a <code>{"{{ conversation }}"}</code> judge stores its verdict here (on the session's first trace), as does{" "}
+          <code>logSessionAssessment()</code>.
+        </p>
+      ) : (
+        <ul className="assessment-list">
+          {current.map((a) => (
+            <li key={a.assessmentId} data-assessment-id={a.assessmentId} data-source={a.source.sourceType}>
+              <div className="a-head">
+                <SourceBadge type={a.source.sourceType} />
+                <span className="a-name">{a.name}</span>
+                <span className="a-value">{a.error ? "error" : formatValue(a.value)}</span>
+              </div>
+              {a.error && (
+                <div className="err-text small">
+                  {a.error.code}: {a.error.message}
+                </div>
+              )}
+              {a.rationale && <div className="a-rationale">{a.rationale}</div>}
+              <div className="a-meta muted small">
+                {a.source.sourceId || "anonymous"} · {formatTime(a.createTimeMs)}
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
 /** The experiment's sessions, and the picked one as a conversation of its traces, oldest first. */
 export function SessionsPage({ experimentId }: { experimentId: string }) {
   const sessions = useAsync(() => api.sessions(experimentId), [experimentId]);
   const [picked, setPicked] = useState<string | null>(null);
   const list = sessions.data ?? [];
   const current = picked ?? list[0]?.sessionId ?? null;
-  const turns = useAsync(() => (current ? api.session(experimentId, current) : Promise.resolve([])), [experimentId, current]);
+  const turns = useAsync(() => (current ? api.session(experimentId, current) : Promise.resolve({ traces: [], assessments: [] })), [experimentId, current]);
   if (sessions.loading && !sessions.data) return <Loading what="sessions" />;
   const base = `/experiments/${encodeURIComponent(experimentId)}`;
   return (
@@ -69,24 +108,27 @@ export function SessionsPage({ experimentId }: { experimentId: string }) {
               {turns.loading && !turns.data ? (
                 <Loading what="the conversation" />
               ) : (
-                <ol className="conversation">
-                  {(turns.data ?? []).map((t) => (
-                    <li key={t.info.traceId} className="turn">
-                      <div className="muted small">
-                        {formatTime(t.info.timestampMs)} <StatusBadge status={t.info.status} />{" "}
-                        <Link href={`${base}/traces/${encodeURIComponent(t.info.traceId)}`}>open trace</Link>
-                      </div>
-                      <div className="msg user">
-                        <span className="role">user</span>
-                        <pre className="text">{turnText(t.info.inputs)}</pre>
-                      </div>
-                      <div className="msg assistant">
-                        <span className="role">assistant</span>
-                        <pre className="text">{turnText(t.info.outputs)}</pre>
-                      </div>
-                    </li>
-                  ))}
-                </ol>
+                <>
+                  <SessionAssessments assessments={turns.data?.assessments ?? []} />
+                  <ol className="conversation">
+                    {(turns.data?.traces ?? []).map((t) => (
+                      <li key={t.info.traceId} className="turn">
+                        <div className="muted small">
+                          {formatTime(t.info.timestampMs)} <StatusBadge status={t.info.status} />{" "}
+                          <Link href={`${base}/traces/${encodeURIComponent(t.info.traceId)}`}>open trace</Link>
+                        </div>
+                        <div className="msg user">
+                          <span className="role">user</span>
+                          <pre className="text">{turnText(t.info.inputs)}</pre>
+                        </div>
+                        <div className="msg assistant">
+                          <span className="role">assistant</span>
+                          <pre className="text">{turnText(t.info.outputs)}</pre>
+                        </div>
+                      </li>
+                    ))}
+                  </ol>
+                </>
               )}
             </section>
           )}
