@@ -14,6 +14,7 @@ import {
   gavelSchemaMigrations,
   gavelTraceActivity,
   gavelTraceActivityMv,
+  gavelTraceActivityLastSeenIndex,
   gavelTraceRunLinks,
   gavelTraces,
   gavelTracesMv,
@@ -98,6 +99,11 @@ export const MIGRATIONS: Migration[] = [
     version: 8,
     name: "traces linked to runs after the fact (MLflow's link_traces_to_run)",
     objects: [gavelTraceRunLinks],
+  },
+  {
+    version: 9,
+    name: "arrival-time index for the online worker's poll",
+    objects: [gavelTraceActivityLastSeenIndex],
   },
 ];
 

@@ -76,7 +76,8 @@ describe("read-path counters", () => {
     await write(before);
 
     const r = await migrate(store.client);
-    expect(r.applied).toEqual([6, 7]);
+    expect(r.applied.slice(0, 2)).toEqual([6, 7]);
+    expect(r.applied).toEqual(MIGRATIONS.filter((m) => m.version > 5).map((m) => m.version));
 
     const after: SpanRow[] = [];
     for (let n = 31; n <= 40; n++) after.push(...trace(n, "e3", "gpt-4o-mini", 5));

@@ -39,6 +39,8 @@ export interface AlterDef {
   table: string;
   /** e.g. `ADD COLUMN IF NOT EXISTS …`, applied one by one. */
   actions: string[];
+  /** On a cluster, alter only the local tables (indexes: a Distributed table has none). */
+  localOnly?: boolean;
 }
 
 export type SchemaObject = TableDef | ViewDef | AlterDef;
@@ -301,7 +303,7 @@ export function renderDDL(obj: SchemaObject, opts: RenderOptions = {}): string[]
     // "Cannot insert column …, because it is MATERIALIZED column" (ClickHouse #16897).
     return [
       ...obj.actions.map((a) => `ALTER TABLE ${local(obj.table)}${onCluster} ${a}`),
-      ...obj.actions.map((a) => `ALTER TABLE ${obj.table}${onCluster} ${a}`),
+      ...(obj.localOnly ? [] : obj.actions.map((a) => `ALTER TABLE ${obj.table}${onCluster} ${a}`)),
     ];
   }
   if (obj.kind === "view") {
@@ -474,6 +476,20 @@ export const gavelTraceActivity: TableDef = {
   ttl: "toDateTime(LastSeen) + INTERVAL 7 DAY",
   settings: "ttl_only_drop_parts = 1",
   shardingKey: "cityHash64(TraceId)",
+};
+
+/**
+ * Migration 9: the online worker asks which traces received a span in the last few seconds
+ * (`LastSeen > now - settle`). Rows are sorted by TraceId, so only parts written or merged
+ * lately hold such times; a min/max of LastSeen per granule lets every older part be skipped,
+ * instead of joining every trace of the lookback window with this table. MATERIALIZE builds
+ * the index for the parts a store already has (a background mutation).
+ */
+export const gavelTraceActivityLastSeenIndex: AlterDef = {
+  kind: "alter",
+  table: "gavel_trace_activity",
+  actions: ["ADD INDEX IF NOT EXISTS idx_last_seen LastSeen TYPE minmax GRANULARITY 1", "MATERIALIZE INDEX idx_last_seen"],
+  localOnly: true,
 };
 
 export const gavelTraceActivityMv: ViewDef = {
