@@ -16,11 +16,16 @@
 // competent model: rollouts at temperature 1 vary their answers (the simulator itself ignores
 // temperature), OfferFeedback writes a keyword rule from the expert's reason when the example
 // has one (else from the example's topic), the guideline distillation one rule per topic from
-// the examples it is shown; the simulator's judge follows such rules. So the before/after
-// agreement printed is meaningful for the mechanics, not a model-quality claim.
+// the examples it is shown; the simulator's judge follows such rules, and learns in context
+// from labelled examples in its prompt (SIMBA's demos, MemAlign's retrieved examples): a case
+// gets the result of the example nearest to it, when one is near (see "In-context learning"
+// below). So the before/after agreement printed is meaningful for the mechanics, not a
+// model-quality claim: only a real model can say how well a judge aligns.
 // Uses the BUILT packages (npm run bench builds first; or npx tsc -b packages/judges test/simulator).
 //
-//   node bench/alignment.bench.mjs [--traces 100] [--held-out 0.4] [--latency-ms 200] [--concurrency 16] [--json]
+//   node bench/alignment.bench.mjs [--traces 100] [--held-out 0.4] [--latency-ms 200] [--concurrency 16] [--seed 42] [--no-icl] [--json]
+// --seed: align()'s seed (split and optimizers); --no-icl: the simulated judge ignores the labelled
+// examples in its prompt (no in-context learning), as this bench did before.
 import { fnv1a, promptParts, startProviderSimulator } from "../test/simulator/dist/index.js";
 
 const arg = (name, dflt) => {
@@ -31,6 +36,8 @@ const TRACES = arg("traces", 100);
 const HELD_OUT = arg("held-out", 0.4);
 const LATENCY_MS = arg("latency-ms", 200);
 const CONCURRENCY = arg("concurrency", 16);
+const SEED = arg("seed", 42);
+const ICL = !process.argv.includes("--no-icl");
 const JSON_OUT = process.argv.includes("--json");
 
 const sim = await startProviderSimulator({ latencyMs: LATENCY_MS });
@@ -71,15 +78,68 @@ const keywordOf = (text) => TOPICS.map((t) => t.split(" ")[0]).find((k) => text.
 // ---------- the simulated model ----------
 const schemaName = (req) => req.body?.response_format?.json_schema?.name;
 const seen = new Map();
+// In-context learning, simulated. A judge prompt can carry labelled examples: SIMBA's demos
+// (blocks "Example N:" with the example's "inputs:", "outputs:" and the "result:" it got) and
+// MemAlign's retrieved examples (the same with "expert's result:"). A capable model judges a case
+// like the example nearest to it; here: the example whose inputs share the most words with the
+// case's inputs (Jaccard similarity of their word sets, ≥ 0.5 — in this data, the same ticket
+// topic) gives its result. A rule written in the instructions that matches the case comes first
+// (the simulator's own keyword rule decides then); when no example is that near, the simulator's
+// defaults decide. A real model learns more, and less reliably, from examples than this.
+const wordsOf = (text) => new Set(text.toLowerCase().match(/\p{L}+/gu) ?? []);
+const jaccard = (a, b) => {
+  let shared = 0;
+  for (const w of a) if (b.has(w)) shared++;
+  return shared / (a.size + b.size - shared || 1);
+};
+const RULE_LINE = /^\s*(?:[-*•]|\d+[.)])?\s*if\b/i;
+const writtenRuleApplies = (systemText, userText) =>
+  systemText.split("\n").some((line) => RULE_LINE.test(line) && [...line.matchAll(/"([^"\n]{1,80})"/g)].some((m) => userText.toLowerCase().includes(m[1].toLowerCase())));
+/** The labelled examples of a judge prompt: { inputs, result } each. */
+function demosOf(systemText) {
+  return systemText
+    .split(/^Example \d+:$/m)
+    .slice(1)
+    .map((block) => ({
+      inputs: /^inputs: ([\s\S]*?)(?=\n(?:outputs|expectations|trace|conversation|result|expert's result|rationale|expert's rationale): |(?![\s\S]))/m.exec(block)?.[1] ?? "",
+      result: /^(?:expert's )?result: (\S+)$/m.exec(block)?.[1],
+    }))
+    .filter((d) => d.inputs !== "" && d.result !== undefined);
+}
+/** The result of the demo nearest to the case, if one is near enough (and the nearest agree). */
+function nearestDemoResult(systemText, userText) {
+  const demos = demosOf(systemText);
+  if (demos.length === 0 || writtenRuleApplies(systemText, userText)) return undefined;
+  const inputs = wordsOf(/<inputs>\n([\s\S]*?)\n<\/inputs>/.exec(userText)?.[1] ?? "");
+  let best = 0;
+  let results = new Set();
+  for (const d of demos) {
+    const sim = jaccard(inputs, wordsOf(d.inputs));
+    if (sim > best) [best, results] = [sim, new Set([d.result])];
+    else if (sim === best) results.add(d.result);
+  }
+  return best >= 0.5 && results.size === 1 ? { result: [...results][0], similarity: best } : undefined;
+}
+/** Per run: judge calls, how many of them the nearest example decided, and how many of those measured the aligned judge on the held-out traces. */
+const judgeStats = { calls: 0, byExample: 0, byExampleAfter: 0, phase: "" };
 sim.script((req) => {
   const name = schemaName(req);
-  if (name === "judge_result" && req.body.temperature === 1) {
-    // Sampling noise: identical prompts get different answers, deterministically per prompt.
+  if (name === "judge_result") {
+    judgeStats.calls++;
     const { systemText, firstUserText } = promptParts(req);
-    const key = `${systemText}\n${firstUserText}`;
-    const n = seen.get(key) ?? 0;
-    seen.set(key, n + 1);
-    if (fnv1a(`${key}#${n}`) % 10 < 3) return { content: { rationale: "sampled", result: fnv1a(`${key}@${n}`) % 2 ? "good" : "poor" } };
+    if (req.body.temperature === 1) {
+      // Sampling noise: identical prompts get different answers, deterministically per prompt.
+      const key = `${systemText}\n${firstUserText}`;
+      const n = seen.get(key) ?? 0;
+      seen.set(key, n + 1);
+      if (fnv1a(`${key}#${n}`) % 10 < 3) return { content: { rationale: "sampled", result: fnv1a(`${key}@${n}`) % 2 ? "good" : "poor" } };
+    }
+    const demo = ICL ? nearestDemoResult(systemText, firstUserText) : undefined;
+    if (demo) {
+      judgeStats.byExample++;
+      if (judgeStats.phase === "evaluate") judgeStats.byExampleAfter++;
+      return { content: { rationale: `Like the example with the most similar inputs (similarity ${demo.similarity.toFixed(2)}), this is ${demo.result}.`, result: demo.result } };
+    }
     return undefined;
   }
   if (name === "offer_feedback") {
@@ -143,26 +203,31 @@ function watched(optimizer) {
 async function run(name, optimizer) {
   sim.requests.length = 0;
   seen.clear();
+  Object.assign(judgeStats, { calls: 0, byExample: 0, byExampleAfter: 0, phase: "" });
   const opt = watched(optimizer);
   const t0 = performance.now();
-  const aligned = await judge.align(traces, opt, { concurrency: CONCURRENCY, heldOutFraction: HELD_OUT });
+  const aligned = await judge.align(traces, opt, { concurrency: CONCURRENCY, heldOutFraction: HELD_OUT, seed: SEED, onProgress: (p) => (judgeStats.phase = p.phase) });
   const wallMs = performance.now() - t0;
   const r = alignmentReportOf(aligned);
   if (r.llm.calls !== sim.requests.length) throw new Error(`${name}: report says ${r.llm.calls} LLM calls, the simulator saw ${sim.requests.length}`);
   const heldOut = traces.map((t) => t.traceId).filter((id) => !opt.train.has(id));
   if (heldOut.length !== r.split.heldOut || heldOut.length !== r.after.n) throw new Error(`${name}: ${heldOut.length} traces outside the training split, the report measured ${r.after.n}`);
-  return { name, report: r, wallMs, heldOut };
+  // The measured judge's demos (SIMBA) are training examples: a held-out trace never teaches it.
+  const leaked = (r.details?.chosenProgram?.demoSources ?? []).filter((id) => !opt.train.has(id));
+  if (leaked.length > 0) throw new Error(`${name}: the measured judge has demos of held-out traces ${leaked.join(", ")}`);
+  return { name, report: r, wallMs, heldOut, judgeCalls: judgeStats.calls, byExample: judgeStats.byExample, byExampleAfter: judgeStats.byExampleAfter };
 }
 
-// The simulator's judge follows rules written in its instructions, not demos: SIMBA runs with
-// maxDemos 0 (rules only), and once with its defaults (demos on) for comparison.
-const simba = await run("SIMBA (maxDemos 0)", new SIMBAAlignmentOptimizer({ maxDemos: 0 }));
-const simbaDefaults = await run("SIMBA (defaults)", new SIMBAAlignmentOptimizer());
+// SIMBA with its defaults (append-a-demo and append-a-rule), SIMBA with maxDemos 0 (rules only)
+// for comparison, and MemAlign.
+const simba = await run("SIMBA (defaults)", new SIMBAAlignmentOptimizer());
+const simbaRules = await run("SIMBA (maxDemos 0)", new SIMBAAlignmentOptimizer({ maxDemos: 0 }));
 const memalign = await run("MemAlign (defaults)", new MemAlignOptimizer());
 await sim.close();
 
 if (JSON_OUT) {
-  console.log(JSON.stringify({ traces: TRACES, heldOutFraction: HELD_OUT, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, simba: simba.report, simbaDefaults: simbaDefaults.report, memalign: memalign.report }));
+  // Written before exiting: process.exit() right after console.log cuts a piped stdout short.
+  await new Promise((resolve) => process.stdout.write(`${JSON.stringify({ traces: TRACES, heldOutFraction: HELD_OUT, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, seed: SEED, inContextLearning: ICL, simba: simba.report, simbaMaxDemos0: simbaRules.report, memalign: memalign.report })}\n`, resolve));
   process.exit(0);
 }
 
@@ -174,26 +239,34 @@ const row = ({ name, report: r, wallMs }) =>
 const dis = simba.heldOut.filter((id) => disagreeing.has(id)).length;
 console.log(
   `Aligning one judge on ${TRACES} labelled traces (${simba.report.split.train} train / ${simba.report.split.heldOut} held out; ` +
-    `${disagreeing.size} traces have reviewers who disagree, ${dis} of them held out), simulator latency ${LATENCY_MS} ms, ${CONCURRENCY} judge calls in flight, node ${process.version}.`,
+    `${disagreeing.size} traces have reviewers who disagree, ${dis} of them held out), simulator latency ${LATENCY_MS} ms, ${CONCURRENCY} judge calls in flight, seed ${SEED}, ` +
+    `simulated in-context learning ${ICL ? "on" : "off (--no-icl)"}, node ${process.version}.`,
 );
 console.log(
-  `Held out: ${simba.heldOut.length}, ${simbaDefaults.heldOut.length} and ${memalign.heldOut.length} traces, none of them in the optimizer's training split (checked); ` +
+  `Held out: ${simba.heldOut.length}, ${simbaRules.heldOut.length} and ${memalign.heldOut.length} traces, none of them in the optimizer's training split nor a demo of the measured judge (checked); ` +
     `the returned judges were then retrained on all ${TRACES} (align()'s default), which the cost includes.`,
 );
 console.log("");
 console.log("| optimizer | held-out agreement before → after | LLM + embedding calls (optimizer + before/after eval + retrain) | input tokens | output tokens | wall time |");
 console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
 console.log(row(simba));
-console.log(row(simbaDefaults));
+console.log(row(simbaRules));
 console.log(row(memalign));
 console.log("");
 const lift = (r) => r.after.agreement - r.before.agreement;
 const ok = (r) => `${pp(lift(r))} ${lift(r) >= 0.25 ? "✓" : "✗"}`;
-console.log(`Goal: each optimizer lifts held-out agreement by ≥ 0.25: SIMBA (maxDemos 0) ${ok(simba.report)}, SIMBA (defaults) ${ok(simbaDefaults.report)}, MemAlign ${ok(memalign.report)}.`);
+console.log(`Goal: each optimizer lifts held-out agreement by ≥ 0.25: SIMBA (defaults) ${ok(simba.report)}, MemAlign ${ok(memalign.report)}; SIMBA (maxDemos 0) ${ok(simbaRules.report)}.`);
+const icl = (x) => `${x.name} ${fmt(x.byExample)} of ${fmt(x.judgeCalls)} (${x.byExampleAfter} of the ${x.report.after.n} held-out answers after)`;
+console.log(`Judge answers the nearest labelled example in the prompt decided (simulated in-context learning): ${icl(simba)}; ${icl(simbaRules)}; ${icl(memalign)}.`);
+const measured = (x) => {
+  const c = x.report.details?.chosenProgram;
+  return c ? `${x.name}: ${c.rules.length ? c.rules.map((r) => JSON.stringify(r)).join(", ") : "no rule"}; demos of ${c.demoSources.length ? c.demoSources.join(", ") : "no trace"}` : `${x.name}: -`;
+};
+console.log(`The measured judges' rules and demos: ${measured(simba)}. ${measured(simbaRules)}.`);
 const ratio = (a, b) => (b === 0 ? "∞" : `${(a / b).toFixed(1)}×`);
 const tokens = (r) => r.llm.inputTokens + r.llm.outputTokens;
 console.log(
-  `SIMBA (maxDemos 0) / MemAlign: ${ratio(simba.report.llm.calls, memalign.report.llm.calls)} the LLM calls, ` +
+  `SIMBA (defaults) / MemAlign: ${ratio(simba.report.llm.calls, memalign.report.llm.calls)} the LLM calls, ` +
     `${ratio(tokens(simba.report), tokens(memalign.report))} the tokens, ${ratio(simba.wallMs, memalign.wallMs)} the wall time ` +
     `(optimizer calls alone: ${ratio(simba.report.llm.optimizer.calls, memalign.report.llm.optimizer.calls)}). ` +
     `Goal: MemAlign ≥ 10× cheaper in LLM calls ${simba.report.llm.calls >= 10 * memalign.report.llm.calls ? "✓" : "✗"}.`,

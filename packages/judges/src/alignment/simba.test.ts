@@ -2,10 +2,11 @@ import { describe, expect, test } from "vitest";
 import { promptParts, type RecordedRequest } from "../../../../test/simulator/src/index.js";
 import { GavelConfigError, LLMError } from "../errors.js";
 import { makeJudge } from "../judge.js";
-import { answer, caseId, isJudgeCall, JUDGE_NAME, labelled, schemaName, SUPPORT, supportDataset } from "../testing/alignment.js";
+import { answer, caseId, isJudgeCall, JUDGE_NAME, labelled, schemaName, SUPPORT, supportDataset, systemText } from "../testing/alignment.js";
 import { useSimEnv } from "../testing/sim.js";
 import "./align.js";
 import { alignmentReportOf } from "./align.js";
+import { DEMOS_HEADER } from "./program.js";
 import { SeededRandom } from "./rng.js";
 import { finalSelectionIndices, SIMBAAlignmentOptimizer, softmaxSample, sortBuckets, topKPlusBaseline, type SIMBADetails } from "./simba.js";
 import type { PlainLabelledTrace } from "./types.js";
@@ -264,6 +265,44 @@ describe("SIMBAAlignmentOptimizer against the simulator", () => {
     expect(demoPrompt!.indexOf("Here are some examples of good assessments:")).toBeLessThan(demoPrompt!.indexOf("Evaluate the quality"));
     expect(demoPrompt).not.toMatch(/\{\{ trace \}\}/);
     expect(aligned.templateVariables).toEqual(["outputs", "inputs"]);
+  });
+
+  test("append-a-demo: a demo is its bucket's own example with the best run's answer; copies keep their source's demos, less the dropped ones; the chosen demos reach the aligned judge", async () => {
+    const { traces, labels } = data(12);
+    const other = (l: string) => (l === "good" ? "poor" : "good");
+    // Cases t0–t5: the base setting disagrees with the human and the temperature-1 rollouts agree,
+    // so a bucket's best run is a rollout (never the base run, never the worst). A demo of the
+    // case itself in the prompt makes the base setting agree too, so programs with more demos
+    // score higher and there is a spread to learn from at every step.
+    const flipped = new Set(["t0", "t1", "t2", "t3", "t4", "t5"]);
+    simEnv().sim.script((req) => {
+      if (!isJudgeCall(req)) return undefined;
+      const id = caseId(req)!;
+      const correct = !flipped.has(id) || isRollout(req) || systemText(req).includes(`case ${id}:`);
+      return answer(correct ? labels[id]! : other(labels[id]!));
+    }, { api: "openai.chat" });
+    scriptRules();
+    const aligned = await judge().align(traces, new SIMBAAlignmentOptimizer({ numCandidates: 3, maxSteps: 4, batchSize: 6, maxDemos: 2 }), { heldOutFraction: 0 });
+    const d = details(aligned);
+    // Every candidate has its source's demos less the dropped ones, plus one when it got a demo.
+    const kept = d.steps.flatMap((s) => s.candidates).filter((c) => c.program !== undefined);
+    for (const c of kept) {
+      expect(d.programs[c.program!]!.demos).toBe(d.programs[c.source]!.demos - c.droppedDemos + (c.outcome === "demo" ? 1 : 0));
+    }
+    expect(kept.some((c) => c.outcome === "demo" && d.programs[c.source]!.demos - c.droppedDemos > 0)).toBe(true);
+    // Every demo a judge was shown carries the human's label of its own example.
+    const demos = simEnv()
+      .sim.requests.filter(isJudgeCall)
+      .flatMap((r) => systemText(r).split(/^Example \d+:$/m).slice(1))
+      .map((block) => ({ id: /case (\w+)/.exec(block)?.[1], result: /^result: (\S+)$/m.exec(block)?.[1] }));
+    expect(demos.length).toBeGreaterThan(0);
+    expect(demos.some((x) => flipped.has(x.id!))).toBe(true);
+    for (const x of demos) expect(x.result).toBe(labels[x.id!]);
+    // The chosen program has demos, and the aligned judge's instructions carry them.
+    expect(d.chosen.demos).toBeGreaterThan(0);
+    expect(d.chosenProgram.demoSources).toHaveLength(d.chosen.demos);
+    expect(aligned.instructions.startsWith(DEMOS_HEADER)).toBe(true);
+    for (const id of d.chosenProgram.demoSources) expect(aligned.instructions).toMatch(new RegExp(`case ${id}: [\\s\\S]*?\\nresult: ${labels[id]}\\n`));
   });
 
   test("no hidden failures: an optimizer model of an unknown provider stops the alignment before any call", async () => {
