@@ -85,8 +85,11 @@ function pairsCte(p: ParamBag, experiment: string, name: string | undefined): st
   const nameCond = name ? `AND Name = ${p.add("String", name)}` : "";
   // A judge assessment a human overrode is invalid but still a judged pair, so judges
   // count regardless of Valid while humans count only when valid.
-  // The experiment's traces are looked up only among judged ones: the set of every trace id of
-  // an experiment (a million) took seconds to build; the judged ones are a few thousand.
+  // An assessment names its trace's experiment (migration 10); those that cannot (stored before,
+  // or written before their trace arrived: '' or '0') are checked against the experiment's
+  // traces, looked up among those few only (the set of every trace id of an experiment took
+  // seconds to build at a million traces).
+  const unsure = "ExperimentId IN ('', '0')";
   return `pairs AS (
   SELECT TraceId, Name,
     countIf(SourceType = 'LLM_JUDGE') AS judges,
@@ -97,9 +100,9 @@ function pairsCte(p: ParamBag, experiment: string, name: string | undefined): st
     uniqExactIf(Value, SourceType = 'LLM_JUDGE' AND Valid) AS judgeValues
   FROM gavel_assessments FINAL
   WHERE NOT Deleted AND Kind = 'feedback' AND SourceType IN ('LLM_JUDGE', 'HUMAN') ${nameCond}
-    AND TraceId IN (
+    AND (ExperimentId = ${experiment} OR (${unsure} AND TraceId IN (
       SELECT TraceId FROM gavel_traces WHERE ExperimentId = ${experiment} AND NOT IsJudge
-        AND TraceId IN (SELECT TraceId FROM gavel_assessments WHERE SourceType = 'LLM_JUDGE' ${nameCond}))
+        AND TraceId IN (SELECT TraceId FROM gavel_assessments WHERE ${unsure} ${nameCond}))))
   GROUP BY TraceId, Name
   HAVING judges > 0
 )`;

@@ -2,6 +2,8 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import {
   gavelAssessments,
   gavelAssessmentsMv,
+  gavelAssessmentsExperimentColumn,
+  gavelAssessmentsMvExperiment,
   gavelExperiments,
   gavelExperimentStats,
   gavelExperimentStatsMv,
@@ -104,6 +106,11 @@ export const MIGRATIONS: Migration[] = [
     version: 9,
     name: "arrival-time index for the online worker's poll",
     objects: [gavelTraceActivityLastSeenIndex],
+  },
+  {
+    version: 10,
+    name: "the experiment of each assessment, for the review queue",
+    objects: [gavelAssessmentsExperimentColumn, gavelAssessmentsMvExperiment],
   },
 ];
 

@@ -406,6 +406,25 @@ WHERE has(Events.Name, 'gen_ai.evaluation.result') AND ev_name = 'gen_ai.evaluat
 };
 
 /**
+ * Migration 10: the experiment of each assessment, from the span that carries it (Gavel's writers
+ * put the trace's experiment on their assessment spans; other tools' events sit on the app's own
+ * spans). The review queue then selects an experiment's assessments without building the set of
+ * its trace ids. Rows stored before, and assessments written before their trace arrived, say ''
+ * or '0': readers check those against gavel_traces.
+ */
+export const gavelAssessmentsExperimentColumn: AlterDef = {
+  kind: "alter",
+  table: "gavel_assessments",
+  actions: ["ADD COLUMN IF NOT EXISTS ExperimentId LowCardinality(String) DEFAULT ''"],
+};
+
+export const gavelAssessmentsMvExperiment: ViewDef = {
+  ...gavelAssessmentsMv,
+  replace: true,
+  select: gavelAssessmentsMv.select.replace("  ev_ts AS Version\n", "  ev_ts AS Version,\n  ExperimentId\n"),
+};
+
+/**
  * Registered judges (scorers): one row per version, with its serialised judge (instructions,
  * model, value type, optimizer memory), the report of the alignment that produced it, and its
  * online-sampling config. Updates (sampling, delete) are newer rows of the same version.

@@ -1,0 +1,80 @@
+/**
+ * The review queue against a real embedded ClickHouse: which judged traces belong to an
+ * experiment, whether its assessments name the experiment (migration 10) or not (written before
+ * their trace arrived, or stored before that migration).
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStoreClient, type StoreClient } from "../store/clickhouse.js";
+import { migrate } from "../store/migrations.js";
+import { reviewQueue } from "./review-queue.js";
+
+const hex = (s: string, len: number) => createHash("sha256").update(s).digest("hex").slice(0, len);
+const tid = (n: string) => hex(`trace:${n}`, 32);
+const T0 = 1_780_000_000_000_000_000n;
+
+let store: StoreClient;
+let client: ClickHouseClient;
+let dir: string;
+
+function span(trace: string, spanId: string, parent: string, startNs: bigint, attrs: Record<string, string>, events: Record<string, string>[] = []) {
+  return {
+    Timestamp: startNs.toString(), TraceId: tid(trace), SpanId: hex(spanId, 16), ParentSpanId: parent ? hex(parent, 16) : "",
+    SpanName: events.length ? "gavel.assessment" : "app", SpanKind: "Internal", ServiceName: events.length ? "gavel" : "svc",
+    ResourceAttributes: {}, SpanAttributes: attrs, Duration: "1000000", StatusCode: "Ok", StatusMessage: "",
+    "Events.Timestamp": events.map((_, i) => (startNs + BigInt(i)).toString()), "Events.Name": events.map(() => "gen_ai.evaluation.result"),
+    "Events.Attributes": events,
+  };
+}
+const judged = (id: string, value: string) => ({
+  "gen_ai.evaluation.name": "quality", "gavel.assessment.id": id, "gavel.assessment.kind": "feedback",
+  "gavel.assessment.source_type": "LLM_JUDGE", "gavel.assessment.value": JSON.stringify(value),
+});
+/** An assessment span as Gavel writes it; `experiment` absent when the trace was not stored yet. */
+const assessmentSpan = (trace: string, n: number, experiment: string | undefined, value: string) =>
+  span(trace, `${trace}-a${n}`, `${trace}-root`, T0 + 10_000n + BigInt(n), { "gavel.assessment_span": "true", ...(experiment ? { "gavel.experiment_id": experiment } : {}) }, [judged(`${trace}-a${n}`, value)]);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "gavel-review-"));
+  store = await openStoreClient({ dataDir: dir });
+  client = store.client;
+  await migrate(client);
+  const rows = [
+    span("A", "A-root", "", T0, { "gavel.experiment_id": "e1" }),
+    span("B", "B-root", "", T0 + 1n, { "gavel.experiment_id": "e1" }),
+    span("C", "C-root", "", T0 + 2n, { "gavel.experiment_id": "e2" }),
+    assessmentSpan("A", 1, "e1", "good"),
+    // Logged before B's root arrived: the writer knew no experiment.
+    assessmentSpan("B", 1, undefined, "poor"),
+    assessmentSpan("C", 1, "e2", "good"),
+    // Judged, but its trace never arrived: not in any experiment's queue.
+    assessmentSpan("D", 1, undefined, "good"),
+  ];
+  await client.insert({ table: "otel_traces", values: rows, format: "JSONEachRow" });
+});
+
+afterAll(async () => {
+  await store?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("reviewQueue: an experiment's judged traces", () => {
+  it("stores the experiment of each assessment, or '0' when its writer did not know it", async () => {
+    const rs = await client.query({ query: "SELECT TraceId, ExperimentId FROM gavel_assessments ORDER BY ExperimentId, TraceId", format: "JSONEachRow" });
+    const got = Object.fromEntries((await rs.json<{ TraceId: string; ExperimentId: string }>()).map((r) => [r.TraceId, r.ExperimentId]));
+    expect(got).toEqual({ [tid("A")]: "e1", [tid("B")]: "0", [tid("C")]: "e2", [tid("D")]: "0" });
+  });
+
+  it("queues the traces of the experiment, whether or not their assessments named it", async () => {
+    const q = await reviewQueue(client, { experimentId: "e1" });
+    expect(q.items.map((i) => i.traceId).sort()).toEqual([tid("A"), tid("B")].sort());
+    expect(q.judges).toMatchObject([{ name: "quality", judged: 2, pending: 2, labeled: 0 }]);
+    const e2 = await reviewQueue(client, { experimentId: "e2" });
+    expect(e2.items.map((i) => i.traceId)).toEqual([tid("C")]);
+    expect((await reviewQueue(client, { experimentId: "0" })).items).toEqual([]);
+  });
+});
