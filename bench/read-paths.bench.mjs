@@ -306,6 +306,13 @@ async function workerPoll(dir) {
   const { sampleThreshold } = await import("../collector/dist/worker/sampler.js");
   const sc = await openStoreClient({ dataDir: dir });
   try {
+    // A collector has been running on this store for a while; here the store was just opened,
+    // so the merges the background ingest left behind run first (at most two minutes).
+    for (let i = 0; i < 240; i++) {
+      const [m] = await (await sc.client.query({ query: "SELECT count() AS n FROM system.merges", format: "JSONEachRow" })).json();
+      if (Number(m.n) === 0) break;
+      await new Promise((ok) => setTimeout(ok, 500));
+    }
     const base = {
       experimentId: experimentIdFor(EXPERIMENTS[0].name), name: "quality", version: 2, filter: null,
       fromMs: Date.now() - 24 * 3_600_000, settleMs: 5000, threshold: sampleThreshold(0.1), shard: { count: 1, index: 0 },

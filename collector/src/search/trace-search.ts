@@ -275,10 +275,16 @@ export function buildTraceSearchQuery(req: TraceSearchRequest, window?: TimeWind
     .digest("base64url")
     .slice(0, 22);
 
+  // The floor below reads only the sort key's column: after a page it bounds by the last row's
+  // start alone, strictly, which can only widen the range (rows of its start come after it).
+  let floorBound: string | undefined;
   if (req.pageToken !== undefined && req.pageToken !== "") {
     const values = decodeToken(req.pageToken, hash, order.keys.length);
     where.push(keysetCondition(order.keys, values, params));
+    const first = order.keys[0]!;
+    if (first.field === "timestamp_ms") floorBound = `t.Timestamp ${first.direction === "DESC" ? "<" : ">"} ${first.operand(values[0]!, params)}`;
   }
+  const floorWhere = floorBound ? [...where.slice(0, -1), floorBound] : [...where];
 
   if (window) {
     // The window's own parameters come after the hash: every window of a search has one token.
@@ -297,13 +303,13 @@ export function buildTraceSearchQuery(req: TraceSearchRequest, window?: TimeWind
   // A first key that is a column of the sorting key, (ExperimentId, Timestamp, TraceId): the
   // newest (or oldest) `fetch` start times are read first, from the Timestamp column alone and
   // in index order, and their bound limits the full read to a few granules. Exact: every row of
-  // the page starts at or past the fetch-th start time. Only where nothing else is costly to
-  // evaluate twice (no subquery in the conditions).
+  // the page starts at or past the fetch-th start time of a superset of its rows. Only where
+  // nothing else is costly to evaluate twice (no subquery in the conditions).
   const first = order.keys[0]!;
   if (first.field === "timestamp_ms" && !where.some((w) => w.includes("SELECT"))) {
     const [agg, cmp] = first.direction === "DESC" ? ["min", ">="] : ["max", "<="];
     where.push(
-      `t.Timestamp ${cmp} (SELECT ${agg}(ts) FROM (SELECT t.Timestamp AS ts FROM gavel_traces AS t WHERE ${where.join(" AND ") || "1"} ` +
+      `t.Timestamp ${cmp} (SELECT ${agg}(ts) FROM (SELECT t.Timestamp AS ts FROM gavel_traces AS t WHERE ${floorWhere.join(" AND ") || "1"} ` +
         `ORDER BY t.Timestamp ${first.direction} LIMIT {${LIMIT_PARAM}:UInt32}))`,
     );
   }
