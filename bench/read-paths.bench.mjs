@@ -57,7 +57,7 @@ const loads = [loadavg()[0]];
 const cacheDir = process.env.GAVEL_BENCH_READ_DATA;
 const dataDir = cacheDir ?? mkdtempSync(join(tmpdir(), "gavel-bench-read-"));
 const marker = join(dataDir, "gavel-bench-read.json");
-const wanted = JSON.stringify({ traces: TRACES, days: DAYS, dataset: 1 });
+const wanted = JSON.stringify({ traces: TRACES, days: DAYS, dataset: 2 });
 let loadReport;
 if (existsSync(marker) && JSON.parse(readFileSync(marker, "utf8")).key === wanted) {
   loadReport = JSON.parse(readFileSync(marker, "utf8"));

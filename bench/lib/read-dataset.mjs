@@ -130,7 +130,8 @@ export function judgementsInsert(from, count, t0Ms, stepNs) {
     substring(lower(hex(MD5(concat('${source}', tid)))), 1, 16) AS SpanId, root AS ParentSpanId, '' AS TraceState,
     'gavel.assessment' AS SpanName, 'Internal' AS SpanKind, 'gavel' AS ServiceName, map('service.name', 'gavel') AS ResourceAttributes,
     'gavel.collector' AS ScopeName, '' AS ScopeVersion,
-    map('gavel.assessment_span', 'true', 'gavel.experiment_id', exp) AS SpanAttributes, toUInt64(0) AS Duration, 'Unset' AS StatusCode, '' AS StatusMessage,
+    map('gavel.assessment_span', 'true', 'gavel.experiment_id', exp,
+      'gavel.trace.start_ns', toString(ts), 'gavel.trace.status', if(err, 'ERROR', 'OK')) AS SpanAttributes, toUInt64(0) AS Duration, 'Unset' AS StatusCode, '' AS StatusMessage,
     [fromUnixTimestamp64Nano(ts + ${offsetNs})] AS \`Events.Timestamp\`, ['gen_ai.evaluation.result'] AS \`Events.Name\`, [${attrs(source)}] AS \`Events.Attributes\`,
     [] AS \`Links.TraceId\`, [] AS \`Links.SpanId\`, [] AS \`Links.TraceState\`, [] AS \`Links.Attributes\`
   FROM (SELECT *, ['good', 'good', 'good', 'ok', 'ok', 'poor'][1 + cityHash64(n, 'jv') % 6] AS jv FROM (${judged}))`;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { AttrPairs, SpanRow } from "../store/span-row.js";
 import type { AssessmentJson } from "./assessment-types.js";
+import { ATTR_TRACE_START, ATTR_TRACE_STATUS } from "@gavel/conventions";
 
 export const EVALUATION_EVENT = "gen_ai.evaluation.result";
 
@@ -39,10 +40,19 @@ export function assessmentEventAttributes(a: AssessmentJson, deleted = false): A
  * yet (the assessment arrived before its trace) the span has no parent; it is marked
  * `gavel.assessment_span` so it never counts as the trace's root.
  */
-export function assessmentSpan(traceId: string, parentSpanId: string, events: { attrs: AttrPairs; timeNs: bigint }[], experimentId?: string): SpanRow {
+export function assessmentSpan(
+  traceId: string,
+  parentSpanId: string,
+  events: { attrs: AttrPairs; timeNs: bigint }[],
+  experimentId?: string,
+  trace?: { startNs: string; status: string },
+): SpanRow {
   const start = events[0]!.timeNs;
   const spanAttributes: AttrPairs = [["gavel.assessment_span", "true"]];
   if (experimentId) spanAttributes.push(["gavel.experiment_id", experimentId]);
+  // The trace's start and status travel with its assessments, so the review queue orders and
+  // tiers them without reading the trace list (review/review-queue.ts).
+  if (trace) spanAttributes.push([ATTR_TRACE_START, trace.startNs], [ATTR_TRACE_STATUS, trace.status]);
   return {
     timestamp: start,
     traceId,

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Store } from "../store/store.js";
 import { encodeSpansRowBinary } from "../store/rowbinary.js";
 import { parsePayload } from "../store/queries/traces.js";
+import { TRACE_STATUS_SQL } from "../store/queries/trace-summary.js";
 import { SESSION_KEY, type AssessmentJson, type NewAssessment } from "./assessment-types.js";
 import { assessmentEventAttributes, assessmentSpan, monotonicNowNs } from "./assessment-span.js";
 
@@ -52,6 +53,12 @@ function toJson(r: AssessmentRow): AssessmentJson {
   return a;
 }
 
+interface Anchor {
+  rootSpanId: string;
+  experimentId?: string;
+  trace?: { startNs: string; status: string };
+}
+
 export const newAssessmentId = () => `a-${randomBytes(12).toString("hex")}`;
 
 /** An assessment write that cannot be stored as given; the REST layer answers 400 with the message. */
@@ -89,23 +96,26 @@ export interface AssessmentUpdate {
 export class AssessmentStore {
   constructor(private readonly store: Store) {}
 
-  private async traceAnchor(traceId: string): Promise<{ rootSpanId: string; experimentId?: string }> {
+  /** Where an assessment of this trace hangs, and what the trace's assessment spans record of it. */
+  private async traceAnchor(traceId: string): Promise<Anchor> {
     const rs = await this.store.client.query({
-      query: "SELECT RootSpanId, ExperimentId FROM gavel_traces WHERE TraceId = {t:String} LIMIT 1",
+      query: `SELECT RootSpanId, ExperimentId, toString(toUnixTimestamp64Nano(Timestamp)) AS StartNs, ${TRACE_STATUS_SQL} AS Status
+FROM gavel_traces AS t WHERE TraceId = {t:String} LIMIT 1`,
       query_params: { t: traceId },
       format: "JSONEachRow",
     });
-    const [row] = await rs.json<{ RootSpanId: string; ExperimentId: string }>();
-    return row ? { rootSpanId: row.RootSpanId, experimentId: row.ExperimentId } : { rootSpanId: "" };
+    const [row] = await rs.json<{ RootSpanId: string; ExperimentId: string; StartNs: string; Status: string }>();
+    return row ? { rootSpanId: row.RootSpanId, experimentId: row.ExperimentId, trace: { startNs: row.StartNs, status: row.Status } } : { rootSpanId: "" };
   }
 
   /** Writes versions of assessments as one evaluation span; resolves once stored. */
-  private async write(traceId: string, parentSpanId: string, versions: { a: AssessmentJson; deleted?: boolean }[], experimentId?: string) {
+  private async write(traceId: string, parentSpanId: string, versions: { a: AssessmentJson; deleted?: boolean }[], anchor?: Anchor) {
     const span = assessmentSpan(
       traceId,
       parentSpanId,
       versions.map((v) => ({ attrs: assessmentEventAttributes(v.a, v.deleted), timeNs: monotonicNowNs() })),
-      experimentId,
+      anchor?.experimentId,
+      anchor?.trace,
     );
     await this.store.batcher.submit(encodeSpansRowBinary([span]), 1);
   }
@@ -133,7 +143,7 @@ export class AssessmentStore {
     if (input.overrides) a.overrides = input.overrides;
     if (input.runId) a.runId = input.runId;
     if (input.judgeVersion !== undefined) a.judgeVersion = input.judgeVersion;
-    await this.write(input.traceId, spanId ?? "", [{ a }], anchor.experimentId);
+    await this.write(input.traceId, spanId ?? "", [{ a }], anchor);
     return a;
   }
 
@@ -189,7 +199,7 @@ export class AssessmentStore {
     if (old.spanId) a.spanId = old.spanId;
     if (input.rationale) a.rationale = input.rationale;
     if (input.runId) a.runId = input.runId;
-    await this.write(traceId, old.spanId ?? "", [{ a: { ...old, valid: false } }, { a }]);
+    await this.write(traceId, old.spanId ?? "", [{ a: { ...old, valid: false } }, { a }], await this.traceAnchor(traceId));
     return a;
   }
 
@@ -204,7 +214,7 @@ export class AssessmentStore {
     const versions: { a: AssessmentJson; deleted?: boolean }[] = [{ a: old, deleted: true }];
     const replaced = old.overrides ? await this.get(traceId, old.overrides) : null;
     if (replaced && !replaced.valid) versions.push({ a: { ...replaced, valid: true } });
-    await this.write(traceId, old.spanId ?? "", versions);
+    await this.write(traceId, old.spanId ?? "", versions, await this.traceAnchor(traceId));
     return true;
   }
 
@@ -235,7 +245,7 @@ export class AssessmentStore {
     const versions: { a: AssessmentJson; deleted?: boolean }[] = [];
     if (a.name !== old.name) versions.push({ a: old, deleted: true });
     versions.push({ a });
-    await this.write(traceId, old.spanId ?? "", versions);
+    await this.write(traceId, old.spanId ?? "", versions, await this.traceAnchor(traceId));
     return (await this.get(traceId, assessmentId)) ?? a;
   }
 }

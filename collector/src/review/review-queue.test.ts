@@ -35,8 +35,16 @@ const judged = (id: string, value: string) => ({
   "gavel.assessment.source_type": "LLM_JUDGE", "gavel.assessment.value": JSON.stringify(value),
 });
 /** An assessment span as Gavel writes it; `experiment` absent when the trace was not stored yet. */
-const assessmentSpan = (trace: string, n: number, experiment: string | undefined, value: string) =>
-  span(trace, `${trace}-a${n}`, `${trace}-root`, T0 + 10_000n + BigInt(n), { "gavel.assessment_span": "true", ...(experiment ? { "gavel.experiment_id": experiment } : {}) }, [judged(`${trace}-a${n}`, value)]);
+const assessmentSpan = (trace: string, n: number, experiment: string | undefined, value: string, known?: { startNs: bigint; status: string }) =>
+  span(
+    trace, `${trace}-a${n}`, `${trace}-root`, T0 + 10_000n + BigInt(n),
+    {
+      "gavel.assessment_span": "true",
+      ...(experiment ? { "gavel.experiment_id": experiment } : {}),
+      ...(known ? { "gavel.trace.start_ns": known.startNs.toString(), "gavel.trace.status": known.status } : {}),
+    },
+    [judged(`${trace}-a${n}`, value)],
+  );
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "gavel-review-"));
@@ -47,10 +55,15 @@ beforeAll(async () => {
     span("A", "A-root", "", T0, { "gavel.experiment_id": "e1" }),
     span("B", "B-root", "", T0 + 1n, { "gavel.experiment_id": "e1" }),
     span("C", "C-root", "", T0 + 2n, { "gavel.experiment_id": "e2" }),
+    { ...span("F", "F-root", "", T0 + 3n, { "gavel.experiment_id": "e1" }), StatusCode: "Error" },
+    span("G", "G-root", "", T0 + 4n, { "gavel.experiment_id": "e1" }),
     assessmentSpan("A", 1, "e1", "good"),
     // Logged before B's root arrived: the writer knew no experiment.
     assessmentSpan("B", 1, undefined, "poor"),
     assessmentSpan("C", 1, "e2", "good"),
+    // Written by Gavel with the trace's start and status: read from the assessment, not the trace list.
+    assessmentSpan("F", 1, "e1", "good", { startNs: T0 + 3n, status: "ERROR" }),
+    assessmentSpan("G", 1, "e1", "good", { startNs: T0 + 4n, status: "OK" }),
     // Judged, but its trace never arrived: not in any experiment's queue.
     assessmentSpan("D", 1, undefined, "good"),
   ];
@@ -66,13 +79,23 @@ describe("reviewQueue: an experiment's judged traces", () => {
   it("stores the experiment of each assessment, or '0' when its writer did not know it", async () => {
     const rs = await client.query({ query: "SELECT TraceId, ExperimentId FROM gavel_assessments ORDER BY ExperimentId, TraceId", format: "JSONEachRow" });
     const got = Object.fromEntries((await rs.json<{ TraceId: string; ExperimentId: string }>()).map((r) => [r.TraceId, r.ExperimentId]));
-    expect(got).toEqual({ [tid("A")]: "e1", [tid("B")]: "0", [tid("C")]: "e2", [tid("D")]: "0" });
+    expect(got).toEqual({ [tid("A")]: "e1", [tid("B")]: "0", [tid("C")]: "e2", [tid("D")]: "0", [tid("F")]: "e1", [tid("G")]: "e1" });
   });
 
   it("queues the traces of the experiment, whether or not their assessments named it", async () => {
     const q = await reviewQueue(client, { experimentId: "e1" });
-    expect(q.items.map((i) => i.traceId).sort()).toEqual([tid("A"), tid("B")].sort());
-    expect(q.judges).toMatchObject([{ name: "quality", judged: 2, pending: 2, labeled: 0 }]);
+    // F failed (TRACE_ERROR first); then the rarest value (B: poor, 1 of 4); then newest first.
+    expect(q.items.map((i) => [i.traceId, i.reason])).toEqual([
+      [tid("F"), "TRACE_ERROR"],
+      [tid("B"), "OTHER"],
+      [tid("G"), "OTHER"],
+      [tid("A"), "OTHER"],
+    ]);
+    expect(q.items.every((i) => i.trace !== null)).toBe(true);
+    expect(q.judges).toMatchObject([{ name: "quality", judged: 4, pending: 4, labeled: 0 }]);
+    // A filter on the traces reads them all from the trace list, with the same answer where it matches.
+    const failed = await reviewQueue(client, { experimentId: "e1", filter: "trace.status = 'ERROR'" });
+    expect(failed.items.map((i) => [i.traceId, i.reason])).toEqual([[tid("F"), "TRACE_ERROR"]]);
     const e2 = await reviewQueue(client, { experimentId: "e2" });
     expect(e2.items.map((i) => i.traceId)).toEqual([tid("C")]);
     expect((await reviewQueue(client, { experimentId: "0" })).items).toEqual([]);

@@ -18,7 +18,7 @@ import { compileTraceFilter, ParamBag } from "../search/filter-compiler.js";
 import { SearchRequestError } from "../search/errors.js";
 import { decodePageToken, encodePageToken } from "../search/page-token.js";
 import { toTraceInfo, type TraceInfoJson } from "../store/queries/traces.js";
-import { TRACE_SUMMARY_COLUMNS, type TraceSummary } from "../store/queries/trace-summary.js";
+import { TRACE_STATUS_SQL, TRACE_SUMMARY_COLUMNS, type TraceSummary } from "../store/queries/trace-summary.js";
 import { fillTracePayloads } from "../store/queries/trace-io.js";
 
 /** Labelled pairs SIMBA needs before it aligns (packages/judges/src/alignment/simba.ts). */
@@ -97,7 +97,9 @@ function pairsCte(p: ParamBag, experiment: string, name: string | undefined): st
     argMaxIf(Value, CreatedAt, SourceType = 'LLM_JUDGE') AS judgeValue,
     argMaxIf(Error, CreatedAt, SourceType = 'LLM_JUDGE') AS judgeError,
     argMaxIf(Metadata, CreatedAt, SourceType = 'LLM_JUDGE') AS judgeMeta,
-    uniqExactIf(Value, SourceType = 'LLM_JUDGE' AND Valid) AS judgeValues
+    uniqExactIf(Value, SourceType = 'LLM_JUDGE' AND Valid) AS judgeValues,
+    max(TraceStart) AS traceStart,
+    anyIf(TraceStatus, TraceStatus != '') AS traceStatus
   FROM gavel_assessments FINAL
   WHERE NOT Deleted AND Kind = 'feedback' AND SourceType IN ('LLM_JUDGE', 'HUMAN') ${nameCond}
     AND (ExperimentId = ${experiment} OR (${unsure} AND TraceId IN (
@@ -181,18 +183,24 @@ FROM pairs GROUP BY Name, judgeValue ORDER BY Name, count() DESC, judgeValue`;
       k[3],
     )}, ${p.add("String", k[4])})`;
   }
+  // The trace's start and status come with its assessments (migration 10). Only the traces whose
+  // assessments lack them are read from the trace list, or every pending one when a filter asks
+  // about the traces; without a filter and with nothing unknown that read is of an empty set.
+  const lookupAll = filterSql !== "1";
+  const known = "(pe.traceStart != toDateTime64(0, 9) AND pe.traceStatus != '')";
   // The outer negTsText alias must differ from negTs: ClickHouse would resolve the WHERE's negTs to it.
   const itemsSql = `WITH ${pairsCte(p, exp, req.name)},
 judged AS (
-  SELECT TraceId, Name, humans, judgeValue, judgeError, judgeMeta, judgeValues,
+  SELECT TraceId, Name, humans, judgeValue, judgeError, judgeMeta, judgeValues, traceStart, traceStatus,
     count() OVER (PARTITION BY Name, judgeValue) / count() OVER (PARTITION BY Name) AS share
   FROM pairs
 ),
 pending AS (SELECT * FROM judged WHERE humans = 0),
 tr AS (
-  SELECT t.TraceId AS TraceId, any(t.Timestamp) AS Ts, any(t.StatusCode) AS StatusCode
+  SELECT t.TraceId AS TraceId, any(t.Timestamp) AS Ts, any(${TRACE_STATUS_SQL}) AS Status
   FROM gavel_traces AS t
-  WHERE t.ExperimentId = ${exp} AND NOT t.IsJudge AND (${filterSql}) AND t.TraceId IN (SELECT TraceId FROM pending)
+  WHERE t.ExperimentId = ${exp} AND NOT t.IsJudge AND (${filterSql})
+    AND t.TraceId IN (SELECT TraceId FROM pending AS pe WHERE ${lookupAll ? "1" : `NOT ${known}`})
   GROUP BY t.TraceId
 )
 SELECT traceId, name, judgeValue, sharePpm, tier, toString(negTs) AS negTsText FROM (
@@ -203,11 +211,12 @@ SELECT traceId, name, judgeValue, sharePpm, tier, toString(negTs) AS negTsText F
       pe.judgeError != '' OR pe.judgeValue IN ('', 'null'), 0,
       confidence IS NOT NULL AND confidence < 0.6, 1,
       pe.judgeValues > 1, 2,
-      tr.StatusCode = 'Error', 3,
+      if(tr.TraceId != '', tr.Status, pe.traceStatus) = 'ERROR', 3,
       pe.share <= 0.2, 4,
       5)) AS tier,
-    -toUnixTimestamp64Nano(tr.Ts) AS negTs
-  FROM pending AS pe INNER JOIN tr ON tr.TraceId = pe.TraceId
+    -toUnixTimestamp64Nano(if(tr.TraceId != '', tr.Ts, pe.traceStart)) AS negTs
+  FROM pending AS pe ${lookupAll ? "INNER" : "LEFT"} JOIN tr ON tr.TraceId = pe.TraceId
+  WHERE tr.TraceId != '' OR ${known}
 )
 WHERE ${keyset}
 ORDER BY tier, sharePpm, negTs, traceId, name

@@ -7,7 +7,7 @@
  * same store. Gavel's additions to `otel_traces` are MATERIALIZED columns added with
  * ALTER, which keeps exporter inserts (they name their columns) working.
  */
-import { textFieldSql, tokenFieldSql } from "@gavel/conventions";
+import { ATTR_TRACE_START, ATTR_TRACE_STATUS, textFieldSql, tokenFieldSql } from "@gavel/conventions";
 
 export interface TableDef {
   kind: "table";
@@ -408,20 +408,33 @@ WHERE has(Events.Name, 'gen_ai.evaluation.result') AND ev_name = 'gen_ai.evaluat
 /**
  * Migration 10: the experiment of each assessment, from the span that carries it (Gavel's writers
  * put the trace's experiment on their assessment spans; other tools' events sit on the app's own
- * spans). The review queue then selects an experiment's assessments without building the set of
- * its trace ids. Rows stored before, and assessments written before their trace arrived, say ''
- * or '0': readers check those against gavel_traces.
+ * spans), and the trace's start and status where Gavel's writer knew them. The review queue then
+ * selects, orders and tiers an experiment's assessments without reading its trace list. Rows
+ * stored before, assessments written before their trace arrived and other tools' events lack
+ * some of these ('' or '0', 0, ''): readers look those up in gavel_traces.
  */
 export const gavelAssessmentsExperimentColumn: AlterDef = {
   kind: "alter",
   table: "gavel_assessments",
-  actions: ["ADD COLUMN IF NOT EXISTS ExperimentId LowCardinality(String) DEFAULT ''"],
+  actions: [
+    "ADD COLUMN IF NOT EXISTS ExperimentId LowCardinality(String) DEFAULT ''",
+    // The trace's start and status as the writer saw them (0 and '' when it did not know them).
+    "ADD COLUMN IF NOT EXISTS TraceStart DateTime64(9) DEFAULT 0",
+    "ADD COLUMN IF NOT EXISTS TraceStatus LowCardinality(String) DEFAULT ''",
+  ],
 };
 
 export const gavelAssessmentsMvExperiment: ViewDef = {
   ...gavelAssessmentsMv,
   replace: true,
-  select: gavelAssessmentsMv.select.replace("  ev_ts AS Version\n", "  ev_ts AS Version,\n  ExperimentId\n"),
+  select: gavelAssessmentsMv.select.replace(
+    "  ev_ts AS Version\n",
+    `  ev_ts AS Version,
+  ExperimentId,
+  if(${TRACE_ATTR(ATTR_TRACE_START)} != '', fromUnixTimestamp64Nano(toInt64OrZero(${TRACE_ATTR(ATTR_TRACE_START)})), toDateTime64(0, 9)) AS TraceStart,
+  ${TRACE_ATTR(ATTR_TRACE_STATUS)} AS TraceStatus
+`,
+  ),
 };
 
 /**

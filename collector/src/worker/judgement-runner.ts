@@ -209,7 +209,10 @@ export class JudgementRunner {
     if (fb.rationale) a.rationale = fb.rationale;
     if (fb.error) a.error = { code: fb.error.code, message: fb.error.message };
     return this.writer.write(
-      assessmentSpan(c.traceId, "", [{ attrs: assessmentEventAttributes(a), timeNs: monotonicNowNs() }], c.experimentId),
+      assessmentSpan(c.traceId, "", [{ attrs: assessmentEventAttributes(a), timeNs: monotonicNowNs() }], c.experimentId, {
+        startNs: c.summary.timestampNs,
+        status: c.summary.status,
+      }),
     );
   }
 }

@@ -14,6 +14,9 @@ export const ATTR_JUDGE = "gavel.judge";
 export const ATTR_EVALUATION = "gavel.evaluation";
 /** On the spans that carry assessment events; never a trace root. */
 export const ATTR_ASSESSMENT_SPAN = "gavel.assessment_span";
+/** On an assessment span: its trace's start (unix ns) and status (OK, ERROR, UNSET), when the writer knew them. */
+export const ATTR_TRACE_START = "gavel.trace.start_ns";
+export const ATTR_TRACE_STATUS = "gavel.trace.status";
 /** Prefixes of root-span attributes that become the trace's tags and metadata. */
 export const ATTR_TAG_PREFIX = "gavel.tag.";
 export const ATTR_METADATA_PREFIX = "gavel.metadata.";
