@@ -53,6 +53,9 @@ export async function runReadOnlySql(
       `max_block_size = 8192`,
       `max_memory_usage = ${limits.maxMemoryBytes}`,
       `max_threads = ${limits.maxThreads}`,
+      // The lowest CPU priority (nice 19) for the threads of a user query, so ingest and the REST
+      // API, which share the machine's cores with it, go first (bench/sql-isolation.bench.mjs).
+      `os_thread_priority = 19`,
       // The same JSON from chDB and from a server: 64-bit integers as strings, as JS cannot hold them.
       `output_format_json_quote_64bit_integers = 1`,
       // readonly last: once set, no later setting may change.
