@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Store } from "../store/store.js";
 import { runReadOnlySql, SqlRejectedError } from "./read-only-sql.js";
@@ -205,5 +206,26 @@ describe("read-only SQL", () => {
     });
     const r = await run("SELECT count() AS n FROM gavel_experiments FINAL");
     expect(Number(r.rows[0]!.n)).toBeGreaterThanOrEqual(2);
+  });
+
+  it("runs a user query's threads at the lowest CPU priority, so ingest and the REST API go first", async () => {
+    // Linux only: a thread's nice value is field 19 of /proc/<pid>/task/<tid>/stat.
+    const niceOfBusyThreads = () =>
+      readdirSync(`/proc/${process.pid}/task`).flatMap((t) => {
+        const st = readFileSync(`/proc/${process.pid}/task/${t}/stat`, "utf8");
+        const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+        return f[0] === "R" ? [Number(f[16])] : [];
+      });
+    const heavy = run("SELECT count() AS n, sum(cityHash64(number, toString(number))) AS h FROM numbers(100000000)", {}, { ...limits, maxResultRows: 10 });
+    let seen: number[] = [];
+    for (let i = 0; i < 40 && !seen.includes(19); i++) {
+      await new Promise((ok) => setTimeout(ok, 50));
+      seen = niceOfBusyThreads();
+    }
+    await heavy;
+    expect(seen).toContain(19);
+    // The JavaScript thread (and so ingest's insert calls) keeps the default priority.
+    const main = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, "utf8");
+    expect(Number(main.slice(main.lastIndexOf(")") + 2).split(" ")[16])).toBe(0);
   });
 });
