@@ -480,25 +480,33 @@ async function evaluateRow(
     feedbacks.push(await runScorer(s, row, rt.outputs, rt.trace, runCtx));
   }
 
+  await storeFeedbacks(feedbacks, scorers, run, rt.traceId, rt.rootSpanId);
+  return { result: resultRow(rt.traceId, row, rt.outputs, rt.predictError, feedbacks), feedbacks };
+}
+
+/**
+ * Stores each scorer's Feedback on the trace under the run, with an id per run, trace and name
+ * (a retried store writes the same assessment). A scorer that returned nothing (null) has no
+ * opinion: an assessment needs a value or an error (MLflow's rule), so nothing is stored and the
+ * results table shows null.
+ */
+async function storeFeedbacks(feedbacks: Feedback[], scorers: PreparedScorer[], run: ActiveRun, traceId: string, spanId?: string): Promise<void> {
   await Promise.all(
     feedbacks.map((fb, i) => {
-      // A scorer that returned nothing (null) has no opinion on this row: an assessment needs a
-      // value or an error (MLflow's rule), so nothing is stored; the results table shows null.
       if ((fb.value === null || fb.value === undefined) && !fb.error) return Promise.resolve(undefined);
       const judgeVersion = scorers[i]!.judge?.registeredVersion;
       return withRetries(() =>
         logAssessment({
-          traceId: rt.traceId,
+          traceId,
           assessment: fb,
-          ...(rt.rootSpanId ? { spanId: rt.rootSpanId } : {}),
-          assessmentId: evalAssessmentId(run.runId, rt.traceId, fb.name),
+          ...(spanId ? { spanId } : {}),
+          assessmentId: evalAssessmentId(run.runId, traceId, fb.name),
           runId: run.runId,
           ...(judgeVersion !== undefined ? { judgeVersion } : {}),
         }),
       );
     }),
   );
-  return { result: resultRow(rt.traceId, row, rt.outputs, rt.predictError, feedbacks), feedbacks };
 }
 
 interface SessionOutcome {
@@ -541,21 +549,7 @@ async function evaluateSession(sessionId: string, traces: Trace[], scorers: Prep
     }
     feedbacks.push({ ...fb, metadata: { ...(fb.metadata ?? {}), [MLFLOW_SESSION_KEY]: sessionId } });
   }
-  await Promise.all(
-    feedbacks.map((fb, i) => {
-      if ((fb.value === null || fb.value === undefined) && !fb.error) return Promise.resolve(undefined);
-      const judgeVersion = scorers[i]!.judge?.registeredVersion;
-      return withRetries(() =>
-        logAssessment({
-          traceId,
-          assessment: fb,
-          assessmentId: evalAssessmentId(run.runId, traceId, fb.name),
-          runId: run.runId,
-          ...(judgeVersion !== undefined ? { judgeVersion } : {}),
-        }),
-      );
-    }),
-  );
+  await storeFeedbacks(feedbacks, scorers, run, traceId);
   return { sessionId, traceId, feedbacks };
 }
 

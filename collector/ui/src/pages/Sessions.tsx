@@ -2,7 +2,8 @@ import { useState } from "react";
 import { api, type Assessment } from "../api";
 import { useAsync } from "../hooks";
 import { Link } from "../router";
-import { Code, EmptyState, ErrorBox, Loading, SourceBadge, StatusBadge } from "../components/common";
+import { Code, EmptyState, ErrorBox, Loading, StatusBadge } from "../components/common";
+import { AssessmentSummary } from "../components/AssessmentSummary";
 import { formatTime, formatValue } from "../format";
 
 const SESSION_SNIPPET = `// Mark each turn of a conversation with the session id (MLflow's metadata key, or OpenTelemetry's session.id):
@@ -31,20 +32,7 @@ function SessionAssessments({ assessments }: { assessments: Assessment[] }) {
         <ul className="assessment-list">
           {current.map((a) => (
             <li key={a.assessmentId} data-assessment-id={a.assessmentId} data-source={a.source.sourceType}>
-              <div className="a-head">
-                <SourceBadge type={a.source.sourceType} />
-                <span className="a-name">{a.name}</span>
-                <span className="a-value">{a.error ? "error" : formatValue(a.value)}</span>
-              </div>
-              {a.error && (
-                <div className="err-text small">
-                  {a.error.code}: {a.error.message}
-                </div>
-              )}
-              {a.rationale && <div className="a-rationale">{a.rationale}</div>}
-              <div className="a-meta muted small">
-                {a.source.sourceId || "anonymous"} · {formatTime(a.createTimeMs)}
-              </div>
+              <AssessmentSummary a={a} />
             </li>
           ))}
         </ul>

@@ -5,6 +5,7 @@ import { useAsync, useHotkeys } from "../hooks";
 import { Link, navigate } from "../router";
 import { EmptyState, ErrorBox, Kbd, Loading, SourceBadge, StatusBadge } from "../components/common";
 import { Payload } from "../components/Conversation";
+import { AssessmentSummary } from "../components/AssessmentSummary";
 import { formatDuration, formatTime, formatValue } from "../format";
 import { loadNav, neighbour } from "../nav";
 import { FeedbackForm, useValueTypes, type FeedbackTarget } from "./FeedbackForm";
@@ -413,25 +414,17 @@ function AssessmentsPanel({
             const on = spanName(a.spanId);
             return (
               <li key={a.assessmentId} className={a.valid ? "" : "overridden"} data-assessment-id={a.assessmentId} data-source={a.source.sourceType}>
-                <div className="a-head">
-                  <SourceBadge type={a.source.sourceType} />
-                  <span className="a-name">{a.name}</span>
-                  {a.kind === "expectation" && <span className="badge">expectation</span>}
-                  <span className="a-value">{a.error ? "error" : formatValue(a.value)}</span>
-                  {!a.valid && <span className="muted small">overridden</span>}
-                </div>
-                {a.error && (
-                  <div className="err-text small">
-                    {a.error.code}: {a.error.message}
-                  </div>
-                )}
-                {a.rationale && <div className="a-rationale">{a.rationale}</div>}
-                <div className="a-meta muted small">
-                  {a.source.sourceId || "anonymous"} · {formatTime(a.createTimeMs)}
-                  {a.judgeVersion ? ` · v${a.judgeVersion}` : ""}
-                  {on && <> · on span {on}</>}
-                  {a.overrides && " · overrides an earlier assessment"}
-                </div>
+                <AssessmentSummary
+                  a={a}
+                  head={!a.valid && <span className="muted small">overridden</span>}
+                  meta={
+                    <>
+                      {a.judgeVersion ? ` · v${a.judgeVersion}` : ""}
+                      {on && <> · on span {on}</>}
+                      {a.overrides && " · overrides an earlier assessment"}
+                    </>
+                  }
+                />
                 {a.valid && (
                   <div className="a-actions">
                     {a.source.sourceType !== "HUMAN" && a.kind === "feedback" && (
