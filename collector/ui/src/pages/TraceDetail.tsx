@@ -3,7 +3,7 @@ import { isPayloadAttribute } from "@gavel/conventions";
 import { api, ApiError, type Assessment, type Scorer, type Span, type Trace } from "../api";
 import { useAsync, useHotkeys } from "../hooks";
 import { Link, navigate } from "../router";
-import { EmptyState, ErrorBox, Kbd, Loading, SourceBadge, StatusBadge } from "../components/common";
+import { EmptyState, ErrorBox, Kbd, Loading, StatusBadge } from "../components/common";
 import { Payload } from "../components/Conversation";
 import { AssessmentSummary } from "../components/AssessmentSummary";
 import { formatDuration, formatTime, formatValue } from "../format";
