@@ -57,6 +57,9 @@ beforeAll(async () => {
     span("C", "C-root", "", T0 + 2n, { "gavel.experiment_id": "e2" }),
     { ...span("F", "F-root", "", T0 + 3n, { "gavel.experiment_id": "e1" }), StatusCode: "Error" },
     span("G", "G-root", "", T0 + 4n, { "gavel.experiment_id": "e1" }),
+    { ...span("H", "H-root", "", T0 + 5n, { "gavel.experiment_id": "e3" }), StatusCode: "Error" },
+    span("I", "I-root", "", T0 + 6n, { "gavel.experiment_id": "e3" }),
+    span("J", "J-root", "", T0 + 7n, { "gavel.experiment_id": "e3" }),
     assessmentSpan("A", 1, "e1", "good"),
     // Logged before B's root arrived: the writer knew no experiment.
     assessmentSpan("B", 1, undefined, "poor"),
@@ -64,6 +67,10 @@ beforeAll(async () => {
     // Written by Gavel with the trace's start and status: read from the assessment, not the trace list.
     assessmentSpan("F", 1, "e1", "good", { startNs: T0 + 3n, status: "ERROR" }),
     assessmentSpan("G", 1, "e1", "good", { startNs: T0 + 4n, status: "OK" }),
+    // An experiment whose every assessment knows its trace: the queue never reads the trace list.
+    assessmentSpan("H", 1, "e3", "good", { startNs: T0 + 5n, status: "ERROR" }),
+    assessmentSpan("I", 1, "e3", "good", { startNs: T0 + 6n, status: "OK" }),
+    assessmentSpan("J", 1, "e3", "poor", { startNs: T0 + 7n, status: "OK" }),
     // Judged, but its trace never arrived: not in any experiment's queue.
     assessmentSpan("D", 1, undefined, "good"),
   ];
@@ -79,7 +86,7 @@ describe("reviewQueue: an experiment's judged traces", () => {
   it("stores the experiment of each assessment, or '0' when its writer did not know it", async () => {
     const rs = await client.query({ query: "SELECT TraceId, ExperimentId FROM gavel_assessments ORDER BY ExperimentId, TraceId", format: "JSONEachRow" });
     const got = Object.fromEntries((await rs.json<{ TraceId: string; ExperimentId: string }>()).map((r) => [r.TraceId, r.ExperimentId]));
-    expect(got).toEqual({ [tid("A")]: "e1", [tid("B")]: "0", [tid("C")]: "e2", [tid("D")]: "0", [tid("F")]: "e1", [tid("G")]: "e1" });
+    expect(got).toMatchObject({ [tid("A")]: "e1", [tid("B")]: "0", [tid("C")]: "e2", [tid("D")]: "0", [tid("F")]: "e1", [tid("G")]: "e1", [tid("H")]: "e3" });
   });
 
   it("queues the traces of the experiment, whether or not their assessments named it", async () => {
@@ -96,6 +103,31 @@ describe("reviewQueue: an experiment's judged traces", () => {
     // A filter on the traces reads them all from the trace list, with the same answer where it matches.
     const failed = await reviewQueue(client, { experimentId: "e1", filter: "trace.status = 'ERROR'" });
     expect(failed.items.map((i) => [i.traceId, i.reason])).toEqual([[tid("F"), "TRACE_ERROR"]]);
+  });
+
+  it("orders an experiment whose assessments all know their traces without reading its trace list, the same way", async () => {
+    const traceListReads: string[] = [];
+    const watching = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== "query") return Reflect.get(target, prop, receiver);
+        return (arg: { query: string }) => {
+          if (/FROM gavel_traces AS t\s+WHERE t\.ExperimentId = \{q\d+:String\} AND NOT t\.IsJudge/.test(arg.query)) traceListReads.push(arg.query);
+          return target.query(arg as never);
+        };
+      },
+    });
+    const q = await reviewQueue(watching, { experimentId: "e3" });
+    // H failed; then J, the rarer value (poor, 1 of 3); then newest first.
+    expect(q.items.map((i) => [i.traceId, i.reason])).toEqual([
+      [tid("H"), "TRACE_ERROR"],
+      [tid("J"), "OTHER"],
+      [tid("I"), "OTHER"],
+    ]);
+    expect(traceListReads).toEqual([]);
+    // With a filter the trace list is read, and the answer agrees.
+    const filtered = await reviewQueue(watching, { experimentId: "e3", filter: "trace.status != 'ERROR'" });
+    expect(filtered.items.map((i) => i.traceId)).toEqual([tid("J"), tid("I")]);
+    expect(traceListReads).toHaveLength(1);
     const e2 = await reviewQueue(client, { experimentId: "e2" });
     expect(e2.items.map((i) => i.traceId)).toEqual([tid("C")]);
     expect((await reviewQueue(client, { experimentId: "0" })).items).toEqual([]);

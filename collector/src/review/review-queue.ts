@@ -150,6 +150,8 @@ interface SummaryRow {
   judgeValue: string;
   judged: string;
   pending: string;
+  /** Pending pairs whose assessments do not carry their trace's start and status. */
+  unknown: string;
 }
 
 /**
@@ -169,7 +171,8 @@ export async function reviewQueue(client: ClickHouseClient, req: ReviewQueueRequ
   // Summary: counts per judge name and value, over the whole experiment (not the filter).
   const sp = new ParamBag("s");
   const summarySql = `WITH ${pairsCte(sp, sp.add("String", req.experimentId), req.name)}
-SELECT Name AS name, judgeValue, toString(count()) AS judged, toString(countIf(humans = 0)) AS pending
+SELECT Name AS name, judgeValue, toString(count()) AS judged, toString(countIf(humans = 0)) AS pending,
+  toString(countIf(humans = 0 AND (traceStart = toDateTime64(0, 9) OR traceStatus = ''))) AS unknown
 FROM pairs GROUP BY Name, judgeValue ORDER BY Name, count() DESC, judgeValue`;
 
   const p = new ParamBag("q");
@@ -183,11 +186,32 @@ FROM pairs GROUP BY Name, judgeValue ORDER BY Name, count() DESC, judgeValue`;
       k[3],
     )}, ${p.add("String", k[4])})`;
   }
+  // chDB runs one query at a time per session; sequential keeps the order explicit.
+  const summaryRows = await (await client.query({ query: summarySql, query_params: sp.values, format: "JSONEachRow" })).json<SummaryRow>();
+
   // The trace's start and status come with its assessments (migration 10). Only the traces whose
   // assessments lack them are read from the trace list, or every pending one when a filter asks
-  // about the traces; without a filter and with nothing unknown that read is of an empty set.
+  // about the traces; without a filter and with nothing unknown (the summary counted them) the
+  // trace list is not read at all. A pair that turns unknown in between waits for the next read.
   const lookupAll = filterSql !== "1";
+  const lookup = lookupAll || summaryRows.some((r) => Number(r.unknown) > 0);
   const known = "(pe.traceStart != toDateTime64(0, 9) AND pe.traceStatus != '')";
+  const traceList = lookup
+    ? `,
+tr AS (
+  SELECT t.TraceId AS TraceId, any(t.Timestamp) AS Ts, any(${TRACE_STATUS_SQL}) AS Status
+  FROM gavel_traces AS t
+  WHERE t.ExperimentId = ${exp} AND NOT t.IsJudge AND (${filterSql})
+    AND t.TraceId IN (SELECT TraceId FROM pending AS pe WHERE ${lookupAll ? "1" : `NOT ${known}`})
+  GROUP BY t.TraceId
+)`
+    : "";
+  const from = lookup
+    ? `pending AS pe ${lookupAll ? "INNER" : "LEFT"} JOIN tr ON tr.TraceId = pe.TraceId
+  WHERE tr.TraceId != '' OR ${known}`
+    : `pending AS pe WHERE ${known}`;
+  const status = lookup ? "if(tr.TraceId != '', tr.Status, pe.traceStatus)" : "pe.traceStatus";
+  const start = lookup ? "if(tr.TraceId != '', tr.Ts, pe.traceStart)" : "pe.traceStart";
   // The outer negTsText alias must differ from negTs: ClickHouse would resolve the WHERE's negTs to it.
   const itemsSql = `WITH ${pairsCte(p, exp, req.name)},
 judged AS (
@@ -195,14 +219,7 @@ judged AS (
     count() OVER (PARTITION BY Name, judgeValue) / count() OVER (PARTITION BY Name) AS share
   FROM pairs
 ),
-pending AS (SELECT * FROM judged WHERE humans = 0),
-tr AS (
-  SELECT t.TraceId AS TraceId, any(t.Timestamp) AS Ts, any(${TRACE_STATUS_SQL}) AS Status
-  FROM gavel_traces AS t
-  WHERE t.ExperimentId = ${exp} AND NOT t.IsJudge AND (${filterSql})
-    AND t.TraceId IN (SELECT TraceId FROM pending AS pe WHERE ${lookupAll ? "1" : `NOT ${known}`})
-  GROUP BY t.TraceId
-)
+pending AS (SELECT * FROM judged WHERE humans = 0)${traceList}
 SELECT traceId, name, judgeValue, sharePpm, tier, toString(negTs) AS negTsText FROM (
   SELECT pe.TraceId AS traceId, pe.Name AS name, pe.judgeValue AS judgeValue,
     toUInt32(round(pe.share * 1000000)) AS sharePpm,
@@ -211,19 +228,16 @@ SELECT traceId, name, judgeValue, sharePpm, tier, toString(negTs) AS negTsText F
       pe.judgeError != '' OR pe.judgeValue IN ('', 'null'), 0,
       confidence IS NOT NULL AND confidence < 0.6, 1,
       pe.judgeValues > 1, 2,
-      if(tr.TraceId != '', tr.Status, pe.traceStatus) = 'ERROR', 3,
+      ${status} = 'ERROR', 3,
       pe.share <= 0.2, 4,
       5)) AS tier,
-    -toUnixTimestamp64Nano(if(tr.TraceId != '', tr.Ts, pe.traceStart)) AS negTs
-  FROM pending AS pe ${lookupAll ? "INNER" : "LEFT"} JOIN tr ON tr.TraceId = pe.TraceId
-  WHERE tr.TraceId != '' OR ${known}
+    -toUnixTimestamp64Nano(${start}) AS negTs
+  FROM ${from}
 )
 WHERE ${keyset}
 ORDER BY tier, sharePpm, negTs, traceId, name
 LIMIT ${p.add("UInt32", limit + 1)}`;
 
-  // chDB runs one query at a time per session; sequential keeps the order explicit.
-  const summaryRows = await (await client.query({ query: summarySql, query_params: sp.values, format: "JSONEachRow" })).json<SummaryRow>();
   const rows = await (await client.query({ query: itemsSql, query_params: p.values, format: "JSONEachRow" })).json<ItemRow>();
 
   const judges = new Map<string, ReviewJudgeSummary>();
