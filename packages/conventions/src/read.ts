@@ -35,6 +35,7 @@ function readText(s: Source, span: SpanAttributesLike): string {
   const attrs = span.attributes ?? {};
   switch (s.kind) {
     case "attr": {
+      if (s.when && !new RegExp(s.when.pattern).test(text(attrs[s.when.key]))) return "";
       let v = text(attrs[s.key]);
       if (v === "") return "";
       if (s.unquote) v = v.replace(/^"+|"+$/g, "");

@@ -19,9 +19,11 @@ function textSql(s: Source): string {
       let e = A(s.key);
       if (s.unquote) e = `trim(BOTH '"' FROM ${e})`;
       const other = s.upper ? `upper(${e})` : e;
-      if (!s.values) return other;
-      const keys = Object.keys(s.values);
-      return `transform(lower(${e}), [${keys.map(sqlString).join(", ")}], [${keys.map((k) => sqlString(s.values![k]!)).join(", ")}], ${other})`;
+      const keys = s.values && Object.keys(s.values);
+      const value = keys
+        ? `transform(lower(${e}), [${keys.map(sqlString).join(", ")}], [${keys.map((k) => sqlString(s.values![k]!)).join(", ")}], ${other})`
+        : other;
+      return s.when ? `if(match(${A(s.when.key)}, ${sqlString(s.when.pattern)}), ${value}, '')` : value;
     }
     case "messages": {
       const key = (field: string) => `SpanAttributes[concat(${sqlString(s.prefix)}, toString(i), ${sqlString(`.${field}`)})]`;
