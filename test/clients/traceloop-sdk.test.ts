@@ -10,13 +10,15 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useGavel } from "../support/use-gavel.js";
 import { useSimulator } from "../support/use-simulator.js";
-import { judgePrompt, spanColumns, storedTrace } from "./support.js";
+import { judgePrompt, spanColumns, storedTrace, traceTokenSums } from "./support.js";
 
 const gavel = useGavel();
 const sim = useSimulator();
 
 const QUESTION = "What is the boiling point of water at sea level?";
 const ANSWER = "Water boils at 100 degrees Celsius at sea level.";
+/** The usage the simulator reports for the call. */
+const USAGE = { inputTokens: 14, outputTokens: 6 };
 
 beforeAll(() => {
   traceloop.initialize({
@@ -37,7 +39,7 @@ afterAll(async () => {
 describe("OpenLLMetry SDK", () => {
   it("withWorkflow, no wrapper: the workflow's traceloop.entity.input/output are the trace's", async () => {
     const client = new OpenAI({ baseURL: sim().openaiBaseUrl, apiKey: "sk-test" });
-    sim().script([ANSWER], { api: "openai" });
+    sim().script([{ content: ANSWER, usage: USAGE }], { api: "openai" });
     let traceId = "";
     const answer = await traceloop.withWorkflow({ name: "answer_question" }, async (question: string) => {
       traceId = otelTrace.getActiveSpan()!.spanContext().traceId;
@@ -57,9 +59,9 @@ describe("OpenLLMetry SDK", () => {
     const llm = cols.find((c) => c.SpanType === "LLM");
     expect(llm, JSON.stringify(cols)).toBeDefined();
     expect(llm!.GenAiModel).toMatch(/^gpt-4o-mini/);
-    expect(llm!.InputTokens).toBeGreaterThan(0);
-    expect(llm!.OutputTokens).toBeGreaterThan(0);
-    expect(llm!.TotalTokens).toBe(llm!.InputTokens + llm!.OutputTokens);
+    expect([llm!.InputTokens, llm!.OutputTokens, llm!.TotalTokens]).toEqual([14, 6, 20]);
+    // The call's usage is on its LLM span only: the trace's sum counts it once.
+    expect(await traceTokenSums(gavel().store.client, traceId)).toEqual({ input: 14, output: 6, total: 20 });
 
     const { prompt, error } = await judgePrompt(sim(), trace);
     expect(error).toBeUndefined();
