@@ -2,10 +2,13 @@
  * OpenLLMetry's SDK (`@traceloop/node-server-sdk`, its own OTLP exporter with baseUrl = Gavel)
  * with `withWorkflow` and no other wrapper, the model answered by the provider simulator:
  * issue 12's row "OpenLLMetry, no wrapper; withWorkflow". The SDK registers a global tracer
- * provider, hence its own file (process).
+ * provider, hence its own file (process). Also the Vercel AI SDK's spans as the SDK's processor
+ * translates them (gen_ai.usage.* on the wrapper span too): the call's tokens count once.
  */
 import * as traceloop from "@traceloop/node-server-sdk";
 import { trace as otelTrace } from "@opentelemetry/api";
+import { createOpenAI } from "@ai-sdk/openai";
+import { generateObject, jsonSchema } from "ai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useGavel } from "../support/use-gavel.js";
@@ -67,5 +70,46 @@ describe("OpenLLMetry SDK", () => {
     expect(error).toBeUndefined();
     expect(prompt).toContain(QUESTION);
     expect(prompt).toContain(ANSWER);
+  });
+
+  it("the Vercel AI SDK's spans translated by the SDK's processor: generateObject's usage counts once", async () => {
+    // The SDK's processor rewrites the AI SDK's spans to gen_ai.* on the wrapper (ai.generateObject,
+    // whose ai.usage.promptTokens it turns into gen_ai.usage.input_tokens) and on the provider call.
+    const openai = createOpenAI({ baseURL: sim().openaiBaseUrl, apiKey: "sk-test" });
+    sim().script([{ content: { answer: "100 °C" }, usage: { inputTokens: 21, outputTokens: 7 } }], { api: "openai" });
+    const { object } = await generateObject({
+      model: openai("gpt-4o-mini"),
+      schema: jsonSchema<{ answer: string }>({ type: "object", properties: { answer: { type: "string" } }, required: ["answer"], additionalProperties: false }),
+      prompt: QUESTION,
+      experimental_telemetry: { isEnabled: true },
+    });
+    expect(object).toEqual({ answer: "100 °C" });
+    await traceloop.forceFlush();
+    // The SDK's own exporter sends the spans; the trace is the one with the AI SDK's wrapper span.
+    let traceId = "";
+    for (const deadline = Date.now() + 20_000; traceId === "" && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      const rs = await gavel().store.client.query({
+        query: "SELECT TraceId FROM otel_traces WHERE SpanAttributes['ai.operationId'] = 'ai.generateObject' LIMIT 1",
+        format: "JSONEachRow",
+      });
+      traceId = (await rs.json<{ TraceId: string }>())[0]?.TraceId ?? "";
+    }
+    expect(traceId, "the ai.generateObject span did not arrive").not.toBe("");
+    await storedTrace(gavel().url, traceId, 2);
+    const cols = await spanColumns(gavel().store.client, traceId);
+    expect(cols.map((c) => c.GenAiModel)).toEqual(["gpt-4o-mini", "gpt-4o-mini"]);
+    // Both spans carry the call's usage under the GenAI names…
+    const usage = await gavel().store.client.query({
+      query: `SELECT SpanAttributes['ai.operationId'] AS op, SpanAttributes['gen_ai.usage.input_tokens'] AS input FROM otel_traces
+        WHERE TraceId = {id:String} ORDER BY op`,
+      query_params: { id: traceId },
+      format: "JSONEachRow",
+    });
+    expect(await usage.json()).toEqual([
+      { op: "ai.generateObject", input: "21" },
+      { op: "ai.generateObject.doGenerate", input: "21" },
+    ]);
+    // …and the trace counts it once.
+    expect(await traceTokenSums(gavel().store.client, traceId)).toEqual({ input: 21, output: 7, total: 28 });
   });
 });

@@ -173,9 +173,26 @@ const ROWS: Row[] = [
     expect: { spanType: "EMBEDDING", model: "text-embedding-3-small" },
   },
   {
-    name: "Vercel AI SDK usage on a span that is not the SDK's (no ai.operationId)",
+    name: "Traceloop's SDK translating the AI SDK's generateObject span (gen_ai.usage.* on the wrapper)",
+    attrs: {
+      "ai.operationId": "ai.generateObject",
+      "gen_ai.operation.name": "chat",
+      "gen_ai.request.model": "gpt-4o-mini",
+      "gen_ai.usage.input_tokens": "8",
+      "gen_ai.usage.output_tokens": "4",
+      "llm.usage.total_tokens": "12",
+    },
+    expect: { spanType: "LLM", model: "gpt-4o-mini" },
+  },
+  {
+    name: "Arize's processor translating the AI SDK's generateText span (llm.token_count.* on the wrapper)",
+    attrs: { "ai.operationId": "ai.generateText", "openinference.span.kind": "LLM", "llm.token_count.prompt": "8", "llm.token_count.completion": "4" },
+    expect: { spanType: "LLM" },
+  },
+  {
+    name: "AI SDK usage names on a span without ai.operationId (not the SDK's own span)",
     attrs: { "ai.usage.inputTokens": "3", "ai.usage.outputTokens": "1" },
-    expect: {},
+    expect: { inputTokens: 3, outputTokens: 1, totalTokens: 4 },
   },
   {
     name: "Vercel AI SDK doGenerate (newer usage names)",

@@ -5,7 +5,7 @@
  * once and take Langfuse's trace name, tags, metadata and every client's session and user;
  * spans stored before keep their values (MODIFY rewrites no data), as docs/conventions.md says.
  */
-import { CONVENTIONS, TRACE_METADATA_SQL, TRACE_NAME_SQL, TRACE_TAGS_SQL, tokenFieldSql, type Convention, type Source } from "@gavel/conventions";
+import { TRACE_METADATA_SQL, TRACE_NAME_SQL, TRACE_TAGS_SQL, tokenFieldSql } from "@gavel/conventions";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,11 +20,6 @@ let store: StoreClient;
 const hex = (n: number, len: number) => n.toString(16).padStart(len, "0");
 const T0 = BigInt(Date.UTC(2026, 10, 1)) * 1_000_000n;
 
-/** The conventions before migration 11: every source read on every span. */
-const BEFORE: Convention[] = CONVENTIONS.map((c) => ({
-  ...c,
-  sources: Object.fromEntries(Object.entries(c.sources).map(([f, list]) => [f, list.map((s) => ({ ...s, when: undefined }) as Source)])),
-}));
 const OLD_TAGS = "mapApply((k, v) -> (substring(k, 11), v), mapFilter((k, v) -> startsWith(k, 'gavel.tag.'), SpanAttributes))";
 const OLD_METADATA = "mapApply((k, v) -> (substring(k, 16), v), mapFilter((k, v) -> startsWith(k, 'gavel.metadata.'), SpanAttributes))";
 
@@ -73,16 +68,16 @@ const summary = (trace: number) =>
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "gavel-migration-11-"));
   store = await openStoreClient({ dataDir: dir });
-  // A store as version 10 left it: its columns and view as they were then.
+  // A store as version 10 left it: its columns (no span condition) and view as they were then.
   for (const stmt of renderDDL(gavelSchemaMigrations)) await store.client.command({ query: stmt });
   for (const m of MIGRATIONS.filter((m) => m.version <= 10)) {
     for (const stmt of migrationStatements(m)) await store.client.command({ query: stmt });
     await store.client.insert({ table: "gavel_schema_migrations", values: [{ Version: m.version, Name: m.name }], format: "JSONEachRow" });
   }
   for (const [column, field] of [["InputTokens", "inputTokens"], ["OutputTokens", "outputTokens"]] as const) {
-    await store.client.command({ query: `ALTER TABLE otel_traces MODIFY COLUMN ${column} UInt64 MATERIALIZED ${tokenFieldSql(field, BEFORE)}` });
+    await store.client.command({ query: `ALTER TABLE otel_traces MODIFY COLUMN ${column} UInt64 MATERIALIZED ${tokenFieldSql(field, undefined, undefined, null)}` });
   }
-  await store.client.command({ query: `ALTER TABLE otel_traces MODIFY COLUMN TotalTokens UInt64 MATERIALIZED ${tokenFieldSql("totalTokens", BEFORE, "InputTokens + OutputTokens")}` });
+  await store.client.command({ query: `ALTER TABLE otel_traces MODIFY COLUMN TotalTokens UInt64 MATERIALIZED ${tokenFieldSql("totalTokens", undefined, "InputTokens + OutputTokens", null)}` });
   const oldView = gavelTracesMv.select.replace(`${TRACE_NAME_SQL} AS Name`, "SpanName AS Name").replace(TRACE_TAGS_SQL, OLD_TAGS).replace(TRACE_METADATA_SQL, OLD_METADATA);
   expect(oldView).not.toBe(gavelTracesMv.select);
   await store.client.command({ query: "DROP VIEW gavel_traces_mv SYNC" });

@@ -217,7 +217,7 @@ export const gavelTracesMvConventions: ViewDef = { ...gavelTracesMv, replace: tr
 /**
  * Migration 11: each LLM call's tokens counted once. The Vercel AI SDK repeats a call's usage
  * on the function span around it (`ai.generateText` around `ai.generateText.doGenerate`), so the
- * token columns now read its usage on the provider-call spans only (AI_SDK_PROVIDER_CALL in
+ * token columns now count on its provider-call spans only (TOKEN_SPAN_CONDITION in
  * @gavel/conventions). MODIFY changes only the expression: parts written before keep their values.
  */
 export const otelTracesTokenColumnsOnce: AlterDef = {

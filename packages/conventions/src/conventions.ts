@@ -12,13 +12,8 @@ import { ATTR_INPUTS, ATTR_OUTPUTS, ATTR_SPAN_TYPE } from "./gavel-attributes.js
 
 /** How one value is found on a span. */
 export type Source =
-  /**
-   * A span attribute, as its string. `values` maps known values (matched lower-case) to Gavel's;
-   * others are upper-cased when `upper`. With `when`, the attribute is read only on spans whose
-   * attribute `when.key` matches the regular expression `when.pattern` (RE2 and JavaScript
-   * syntax alike): how a client that repeats a value on several spans is read on one of them.
-   */
-  | { kind: "attr"; key: string; unquote?: boolean; upper?: boolean; values?: Readonly<Record<string, string>>; when?: SpanCondition }
+  /** A span attribute, as its string. `values` maps known values (matched lower-case) to Gavel's; others are upper-cased when `upper`. */
+  | { kind: "attr"; key: string; unquote?: boolean; upper?: boolean; values?: Readonly<Record<string, string>> }
   /**
    * Chat messages flattened into indexed attributes, `<prefix><N>.<role>` and
    * `<prefix><N>.<content>` for N = 0, 1, …: read as the JSON array `[{"role","content"}, …]`.
@@ -29,7 +24,7 @@ export type Source =
   /** A number inside a JSON object attribute (e.g. Langfuse's usage_details `{"input": 12}`). */
   | { kind: "jsonNumber"; key: string; field: string };
 
-/** A condition on another attribute of the same span (see `when` above). */
+/** A condition on a span: its attribute `key` (absent reads as '') matches the regular expression `pattern` (RE2 and JavaScript syntax alike). */
 export interface SpanCondition {
   key: string;
   pattern: string;
@@ -50,12 +45,16 @@ const attr = (key: string, opts: Omit<Extract<Source, { kind: "attr" }>, "kind" 
 const messages = (prefix: string, role: string, content: string): Source => ({ kind: "messages", prefix, role, content });
 
 /**
- * The Vercel AI SDK writes a call's usage on the provider call's span (`ai.generateText.doGenerate`,
- * `ai.streamText.doStream`, `ai.embed.doEmbed`, …) and again, summed over the steps, on the
- * function's span around it (`ai.generateText`, …): its usage is read on the provider calls only,
- * so a trace's token sum counts each LLM call once (docs/conventions.md, "Token counts").
+ * Token counts are read only on the spans that meet this condition, whatever convention their
+ * attributes follow, so a trace's token sum counts each LLM call once (docs/conventions.md,
+ * "Token counts: each LLM call once"). The Vercel AI SDK writes a call's usage on the provider
+ * call's span (`ai.generateText.doGenerate`, `ai.streamText.doStream`, `ai.embed.doEmbed`, …) and
+ * again, summed over the steps, on the function's span around it (`ai.generateText`, …); span
+ * processors that translate its spans (Traceloop's SDK to `gen_ai.usage.*`, Arize's to
+ * `llm.token_count.*`) translate both. So a span with an `ai.operationId` counts tokens only when
+ * it is a provider call; spans of every other client (no `ai.operationId`) always do.
  */
-export const AI_SDK_PROVIDER_CALL: SpanCondition = { key: "ai.operationId", pattern: "^ai\\.[A-Za-z]+\\.do(Generate|Stream|Embed)$" };
+export const TOKEN_SPAN_CONDITION: SpanCondition = { key: "ai.operationId", pattern: "^$|^ai\\.[A-Za-z]+\\.do(Generate|Stream|Embed)$" };
 
 /** Span kinds other clients use, mapped to Gavel's span types. */
 const LLM_KINDS = { chat: "LLM", completion: "LLM", text_completion: "LLM", generate_content: "LLM", generation: "LLM", llm: "LLM" };
@@ -153,14 +152,10 @@ export const CONVENTIONS: readonly Convention[] = [
         }),
       ],
       model: [attr("ai.model.id")],
-      // Embeddings record `ai.usage.tokens` (their input).
-      inputTokens: [
-        attr("ai.usage.inputTokens", { when: AI_SDK_PROVIDER_CALL }),
-        attr("ai.usage.promptTokens", { when: AI_SDK_PROVIDER_CALL }),
-        attr("ai.usage.tokens", { when: AI_SDK_PROVIDER_CALL }),
-      ],
-      outputTokens: [attr("ai.usage.outputTokens", { when: AI_SDK_PROVIDER_CALL }), attr("ai.usage.completionTokens", { when: AI_SDK_PROVIDER_CALL })],
-      totalTokens: [attr("ai.usage.totalTokens", { when: AI_SDK_PROVIDER_CALL })],
+      // Read on provider-call spans only (TOKEN_SPAN_CONDITION). Embeddings record `ai.usage.tokens` (their input).
+      inputTokens: [attr("ai.usage.inputTokens"), attr("ai.usage.promptTokens"), attr("ai.usage.tokens")],
+      outputTokens: [attr("ai.usage.outputTokens"), attr("ai.usage.completionTokens")],
+      totalTokens: [attr("ai.usage.totalTokens")],
     },
   },
   {
