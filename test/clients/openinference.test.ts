@@ -3,7 +3,8 @@
  * `@arizeai/openinference-core` traceChain) → Gavel, answered by the provider simulator:
  * issue 12's rows "under traceChain" and "under a plain OTel span".
  */
-import { traceChain } from "@arizeai/openinference-core";
+import { setSession, setUser, traceChain } from "@arizeai/openinference-core";
+import { context } from "@opentelemetry/api";
 import { OpenAIInstrumentation } from "@arizeai/openinference-instrumentation-openai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -82,5 +83,19 @@ describe("OpenInference", () => {
     expect(error).toBeUndefined();
     expect(prompt).toContain(QUESTION);
     expect(prompt).toContain(ANSWER);
+  });
+
+  it("setSession / setUser: the trace's session and MLflow's session and user metadata", async () => {
+    const answer = traceChain(chat, { name: "answer-question", tracer: t.provider.getTracer("app") });
+    const ctx = setUser(setSession(context.active(), { sessionId: "oi-session-1" }), { userId: "oi-user-1" });
+    expect(await context.with(ctx, () => answer(QUESTION))).toBe(ANSWER);
+    await t.flush();
+    const traceId = onlyTraceId(t.memory.getFinishedSpans());
+    const trace = await storedTrace(gavel().url, traceId, 2);
+    expect(trace.info.metadata).toEqual({ "mlflow.trace.session": "oi-session-1", "mlflow.trace.user": "oi-user-1" });
+    const res = await fetch(`${gavel().url}/api/v1/experiments/0/sessions/oi-session-1`);
+    expect(res.status).toBe(200);
+    const session = (await res.json()) as { traces: { info: { traceId: string } }[] };
+    expect(session.traces.map((x) => x.info.traceId)).toEqual([traceId]);
   });
 });
