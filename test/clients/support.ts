@@ -103,10 +103,10 @@ export interface TokenSums {
  */
 export async function traceTokenSums(client: ClickHouseClient, traceId: string): Promise<TokenSums> {
   const rs = await client.query({
-    query: `SELECT sum(InputTokens) AS input, sum(OutputTokens) AS output, sum(TotalTokens) AS total FROM otel_traces WHERE TraceId = {id:String}`,
+    query: `SELECT sum(InputTokens) AS input, sum(OutputTokens) AS output, sum(TotalTokens) AS total FROM otel_traces WHERE TraceId = {id:String}
+      SETTINGS output_format_json_quote_64bit_integers = 0`,
     query_params: { id: traceId },
     format: "JSONEachRow",
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   const [r] = await rs.json<TokenSums>();
   return r!;
@@ -115,10 +115,10 @@ export async function traceTokenSums(client: ClickHouseClient, traceId: string):
 /** The input and output tokens of `gavel_token_usage_daily` for a model, over every day and experiment. */
 export async function dailyTokenSums(client: ClickHouseClient, model: string): Promise<{ input: number; output: number }> {
   const rs = await client.query({
-    query: `SELECT sum(InputTokens) AS input, sum(OutputTokens) AS output FROM gavel_token_usage_daily WHERE Model = {m:String}`,
+    query: `SELECT sum(InputTokens) AS input, sum(OutputTokens) AS output FROM gavel_token_usage_daily WHERE Model = {m:String}
+      SETTINGS output_format_json_quote_64bit_integers = 0`,
     query_params: { m: model },
     format: "JSONEachRow",
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   const [r] = await rs.json<{ input: number; output: number }>();
   return { input: Number(r?.input ?? 0), output: Number(r?.output ?? 0) };
