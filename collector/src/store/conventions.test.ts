@@ -405,6 +405,12 @@ describe("trace name, session, user, tags and metadata of other clients", () => 
     expect(await sessionTraceIds(client, "0", "sess-old", 10)).toEqual([hex(91, 32)]);
   });
 
+  it("names a trace whose root has not arrived by the trace name its spans carry", async () => {
+    await insert([{ trace: 93, span: 331, parent: 330, startMs: 1, durMs: 5, attrs: { "langfuse.trace.name": "support-chat", "langfuse.observation.type": "generation" } }]);
+    const t = await getTrace(client, hex(93, 32));
+    expect(t?.info.name).toBe("support-chat");
+  });
+
   it("lets Gavel's own gavel.tag.* and gavel.metadata.* win over the same keys of other clients", async () => {
     await insert([
       {
