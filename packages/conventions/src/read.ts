@@ -88,9 +88,13 @@ export function spanText(field: TextField, span: SpanAttributesLike, conventions
   return "";
 }
 
+const compiled = new Map<string, RegExp>();
+
 /** Whether the span meets the condition (an absent attribute reads as ''). */
 export function meetsCondition(c: SpanCondition, span: SpanAttributesLike): boolean {
-  return new RegExp(c.pattern).test(text(span.attributes?.[c.key]));
+  let re = compiled.get(c.pattern);
+  if (!re) compiled.set(c.pattern, (re = new RegExp(c.pattern)));
+  return re.test(text(span.attributes?.[c.key]));
 }
 
 /**
