@@ -185,7 +185,7 @@ const ROWS: Row[] = [
     expect: { spanType: "LLM", model: "gpt-4o-mini" },
   },
   {
-    name: "Arize's processor translating the AI SDK's generateText span (llm.token_count.* on the wrapper)",
+    name: "OpenInference token names on the AI SDK's generateText span (a translating processor)",
     attrs: { "ai.operationId": "ai.generateText", "openinference.span.kind": "LLM", "llm.token_count.prompt": "8", "llm.token_count.completion": "4" },
     expect: { spanType: "LLM" },
   },

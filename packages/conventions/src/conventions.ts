@@ -49,10 +49,11 @@ const messages = (prefix: string, role: string, content: string): Source => ({ k
  * attributes follow, so a trace's token sum counts each LLM call once (docs/conventions.md,
  * "Token counts: each LLM call once"). The Vercel AI SDK writes a call's usage on the provider
  * call's span (`ai.generateText.doGenerate`, `ai.streamText.doStream`, `ai.embed.doEmbed`, …) and
- * again, summed over the steps, on the function's span around it (`ai.generateText`, …); span
- * processors that translate its spans (Traceloop's SDK to `gen_ai.usage.*`, Arize's to
- * `llm.token_count.*`) translate both. So a span with an `ai.operationId` counts tokens only when
- * it is a provider call; spans of every other client (no `ai.operationId`) always do.
+ * again, summed over the steps, on the function's span around it (`ai.generateText`, …); a span
+ * processor that translates its spans translates both (Traceloop's SDK writes `gen_ai.usage.*`
+ * on each). So a span with an `ai.operationId` counts tokens only when it is a provider call,
+ * whatever names its token attributes have; spans of every other client (no `ai.operationId`)
+ * always do.
  */
 export const TOKEN_SPAN_CONDITION: SpanCondition = { key: "ai.operationId", pattern: "^$|^ai\\.[A-Za-z]+\\.do(Generate|Stream|Embed)$" };
 
