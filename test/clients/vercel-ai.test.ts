@@ -3,7 +3,7 @@
  * the provider simulator: issue 12's rows "inside the app's own span" and "no wrapper span".
  */
 import { createOpenAI } from "@ai-sdk/openai";
-import { generateText, streamText } from "ai";
+import { generateText, jsonSchema, stepCountIs, streamText, tool } from "ai";
 import { describe, expect, it } from "vitest";
 import { useGavel } from "../support/use-gavel.js";
 import { useSimulator } from "../support/use-simulator.js";
@@ -88,5 +88,52 @@ describe("Vercel AI SDK", () => {
     expect(await traceTokenSums(gavel().store.client, traceId)).toEqual({ input: 9, output: 4, total: 13 });
     const after = await dailyTokenSums(gavel().store.client, "gpt-4o-mini");
     expect({ input: after.input - daily.input, output: after.output - daily.output }).toEqual({ input: 9, output: 4 });
+  });
+
+  it("a tool call and an answer (two steps): each provider call counts once, the steps add up", async () => {
+    const t = clientTracing(gavel().url, "vercel-app");
+    const openai = createOpenAI({ baseURL: sim().openaiBaseUrl, apiKey: "sk-test" });
+    // Step 1: the model must call the tool; step 2: it answers.
+    sim().script(
+      [
+        { content: { topic: "sky" }, usage: { inputTokens: 5, outputTokens: 3 } },
+        { content: ANSWER, usage: { inputTokens: 11, outputTokens: 4 } },
+      ],
+      { api: "openai" },
+    );
+    const lookup = tool({
+      description: "Looks a topic up",
+      inputSchema: jsonSchema<{ topic: string }>({ type: "object", properties: { topic: { type: "string" } }, required: ["topic"], additionalProperties: false }),
+      execute: async ({ topic }) => `Facts about the ${topic}.`,
+    });
+    const res = await generateText({
+      model: openai.chat("gpt-4o-mini"),
+      prompt: QUESTION,
+      tools: { lookup },
+      prepareStep: ({ stepNumber }) => (stepNumber === 0 ? { toolChoice: { type: "tool", toolName: "lookup" } } : { toolChoice: "none" }),
+      stopWhen: stepCountIs(2),
+      experimental_telemetry: { isEnabled: true, tracer: t.provider.getTracer("app") },
+    });
+    expect(res.text).toBe(ANSWER);
+    expect(res.steps).toHaveLength(2);
+    await t.flush();
+    const traceId = onlyTraceId(t.memory.getFinishedSpans());
+    await t.shutdown();
+    // ai.generateText, two ai.generateText.doGenerate, ai.toolCall.
+    await storedTrace(gavel().url, traceId, 4);
+    const cols = await spanColumns(gavel().store.client, traceId);
+    expect(cols.filter((c) => c.SpanName === "ai.generateText.doGenerate").map((c) => [c.InputTokens, c.OutputTokens])).toEqual([
+      [5, 3],
+      [11, 4],
+    ]);
+    expect(cols.find((c) => c.SpanName === "ai.toolCall")?.SpanType).toBe("TOOL");
+    // ai.generateText repeats the steps' sum, which counts as 0 there.
+    const outer = await gavel().store.client.query({
+      query: "SELECT SpanAttributes['ai.usage.inputTokens'] AS recorded, InputTokens AS counted FROM otel_traces WHERE TraceId = {id:String} AND SpanName = 'ai.generateText' SETTINGS output_format_json_quote_64bit_integers = 0",
+      query_params: { id: traceId },
+      format: "JSONEachRow",
+    });
+    expect(await outer.json()).toEqual([{ recorded: "16", counted: 0 }]);
+    expect(await traceTokenSums(gavel().store.client, traceId)).toEqual({ input: 16, output: 7, total: 23 });
   });
 });
