@@ -3,19 +3,22 @@
  * `@arizeai/openinference-core` traceChain) → Gavel, answered by the provider simulator:
  * issue 12's rows "under traceChain" and "under a plain OTel span".
  */
-import { traceChain } from "@arizeai/openinference-core";
+import { setSession, setUser, traceChain } from "@arizeai/openinference-core";
+import { context } from "@opentelemetry/api";
 import { OpenAIInstrumentation } from "@arizeai/openinference-instrumentation-openai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { useGavel } from "../support/use-gavel.js";
 import { useSimulator } from "../support/use-simulator.js";
-import { clientTracing, judgePrompt, onlyTraceId, spanColumns, storedTrace, type ClientTracing } from "./support.js";
+import { clientTracing, judgePrompt, onlyTraceId, spanColumns, storedTrace, traceTokenSums, type ClientTracing } from "./support.js";
 
 const gavel = useGavel();
 const sim = useSimulator();
 
 const QUESTION = "What is the capital of Australia?";
 const ANSWER = "Canberra is the capital of Australia.";
+/** The usage the simulator reports for the call. */
+const USAGE = { inputTokens: 11, outputTokens: 4 };
 
 let t: ClientTracing;
 let instrumentation: OpenAIInstrumentation;
@@ -33,7 +36,7 @@ beforeEach(() => t.memory.reset());
 
 async function chat(question: string): Promise<string> {
   const client = new OpenAI({ baseURL: sim().openaiBaseUrl, apiKey: "sk-test" });
-  sim().script([ANSWER], { api: "openai" });
+  sim().script([{ content: ANSWER, usage: USAGE }], { api: "openai" });
   const res = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: question }] });
   return res.choices[0]!.message.content ?? "";
 }
@@ -43,9 +46,9 @@ async function expectLlmSpan(traceId: string): Promise<void> {
   const llm = cols.find((c) => c.SpanType === "LLM");
   expect(llm, JSON.stringify(cols)).toBeDefined();
   expect(llm!.GenAiModel).toMatch(/^gpt-4o-mini/);
-  expect(llm!.InputTokens).toBeGreaterThan(0);
-  expect(llm!.OutputTokens).toBeGreaterThan(0);
-  expect(llm!.TotalTokens).toBe(llm!.InputTokens + llm!.OutputTokens);
+  expect([llm!.InputTokens, llm!.OutputTokens, llm!.TotalTokens]).toEqual([11, 4, 15]);
+  // The call's usage is on its LLM span only: the trace's sum counts it once.
+  expect(await traceTokenSums(gavel().store.client, traceId)).toEqual({ input: 11, output: 4, total: 15 });
 }
 
 describe("OpenInference", () => {
@@ -80,5 +83,19 @@ describe("OpenInference", () => {
     expect(error).toBeUndefined();
     expect(prompt).toContain(QUESTION);
     expect(prompt).toContain(ANSWER);
+  });
+
+  it("setSession / setUser: the trace's session and MLflow's session and user metadata", async () => {
+    const answer = traceChain(chat, { name: "answer-question", tracer: t.provider.getTracer("app") });
+    const ctx = setUser(setSession(context.active(), { sessionId: "oi-session-1" }), { userId: "oi-user-1" });
+    expect(await context.with(ctx, () => answer(QUESTION))).toBe(ANSWER);
+    await t.flush();
+    const traceId = onlyTraceId(t.memory.getFinishedSpans());
+    const trace = await storedTrace(gavel().url, traceId, 2);
+    expect(trace.info.metadata).toEqual({ "mlflow.trace.session": "oi-session-1", "mlflow.trace.user": "oi-user-1" });
+    const res = await fetch(`${gavel().url}/api/v1/experiments/0/sessions/oi-session-1`);
+    expect(res.status).toBe(200);
+    const session = (await res.json()) as { traces: { info: { traceId: string } }[] };
+    expect(session.traces.map((x) => x.info.traceId)).toEqual([traceId]);
   });
 });

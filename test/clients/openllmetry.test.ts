@@ -9,13 +9,15 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useGavel } from "../support/use-gavel.js";
 import { useSimulator } from "../support/use-simulator.js";
-import { clientTracing, judgePrompt, onlyTraceId, spanColumns, storedTrace, type ClientTracing } from "./support.js";
+import { clientTracing, judgePrompt, onlyTraceId, spanColumns, storedTrace, traceTokenSums, type ClientTracing } from "./support.js";
 
 const gavel = useGavel();
 const sim = useSimulator();
 
 const QUESTION = "How many legs does a spider have?";
 const ANSWER = "A spider has eight legs.";
+/** The usage the simulator reports for the call. */
+const USAGE = { inputTokens: 12, outputTokens: 5 };
 
 let t: ClientTracing;
 let instrumentation: OpenAIInstrumentation;
@@ -34,7 +36,7 @@ describe("OpenLLMetry", () => {
   it("under a plain OTel span: the LLM span's gen_ai.prompt/completion messages are the trace's", async () => {
     await t.provider.getTracer("app").startActiveSpan("handle-request", async (span) => {
       const client = new OpenAI({ baseURL: sim().openaiBaseUrl, apiKey: "sk-test" });
-      sim().script([ANSWER], { api: "openai" });
+      sim().script([{ content: ANSWER, usage: USAGE }], { api: "openai" });
       await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: QUESTION }] });
       span.end();
     });
@@ -49,9 +51,9 @@ describe("OpenLLMetry", () => {
     const llm = cols.find((c) => c.SpanType === "LLM");
     expect(llm, JSON.stringify(cols)).toBeDefined();
     expect(llm!.GenAiModel).toMatch(/^gpt-4o-mini/);
-    expect(llm!.InputTokens).toBeGreaterThan(0);
-    expect(llm!.OutputTokens).toBeGreaterThan(0);
-    expect(llm!.TotalTokens).toBe(llm!.InputTokens + llm!.OutputTokens);
+    expect([llm!.InputTokens, llm!.OutputTokens, llm!.TotalTokens]).toEqual([12, 5, 17]);
+    // The call's usage is on its LLM span only: the trace's sum counts it once.
+    expect(await traceTokenSums(gavel().store.client, traceId)).toEqual({ input: 12, output: 5, total: 17 });
 
     const { prompt, error } = await judgePrompt(sim(), trace);
     expect(error).toBeUndefined();

@@ -91,6 +91,39 @@ export async function spanColumns(client: ClickHouseClient, traceId: string): Pr
   return rs.json<SpanColumns>();
 }
 
+export interface TokenSums {
+  input: number;
+  output: number;
+  total: number;
+}
+
+/**
+ * The trace's token sums over its spans (what a per-trace sum or a SQL dashboard over otel_traces
+ * counts), and what the daily counters (`gavel_token_usage_daily`) hold for the model.
+ */
+export async function traceTokenSums(client: ClickHouseClient, traceId: string): Promise<TokenSums> {
+  const rs = await client.query({
+    query: `SELECT sum(InputTokens) AS input, sum(OutputTokens) AS output, sum(TotalTokens) AS total FROM otel_traces WHERE TraceId = {id:String}
+      SETTINGS output_format_json_quote_64bit_integers = 0`,
+    query_params: { id: traceId },
+    format: "JSONEachRow",
+  });
+  const [r] = await rs.json<TokenSums>();
+  return r!;
+}
+
+/** The input and output tokens of `gavel_token_usage_daily` for a model, over every day and experiment. */
+export async function dailyTokenSums(client: ClickHouseClient, model: string): Promise<{ input: number; output: number }> {
+  const rs = await client.query({
+    query: `SELECT sum(InputTokens) AS input, sum(OutputTokens) AS output FROM gavel_token_usage_daily WHERE Model = {m:String}
+      SETTINGS output_format_json_quote_64bit_integers = 0`,
+    query_params: { m: model },
+    format: "JSONEachRow",
+  });
+  const [r] = await rs.json<{ input: number; output: number }>();
+  return { input: Number(r?.input ?? 0), output: Number(r?.output ?? 0) };
+}
+
 /**
  * Judges the stored trace the way evaluate() and online scoring do ({{ inputs }} and
  * {{ outputs }} resolved from the trace) and returns the user message the judge's LLM got.

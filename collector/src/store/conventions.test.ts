@@ -17,6 +17,7 @@ import { migrate } from "./migrations.js";
 import { INPUTS_EXPR, OUTPUTS_EXPR } from "./schema.js";
 import { fillTracePayloads } from "./queries/trace-io.js";
 import { getTrace } from "./queries/traces.js";
+import { listSessions, sessionTraceIds } from "./queries/sessions.js";
 
 interface Expected {
   inputs: string;
@@ -148,7 +149,50 @@ const ROWS: Row[] = [
       "ai.usage.promptTokens": "8",
       "ai.usage.completionTokens": "4",
     },
-    expect: { inputs: '{"prompt":"Why is the sky blue?"}', outputs: "Rayleigh scattering.", spanType: "CHAIN", model: "gpt-4o-mini", inputTokens: 8, outputTokens: 4, totalTokens: 12 },
+    // Its usage repeats the provider call's (the doGenerate span below it): read there only.
+    expect: { inputs: '{"prompt":"Why is the sky blue?"}', outputs: "Rayleigh scattering.", spanType: "CHAIN", model: "gpt-4o-mini" },
+  },
+  {
+    name: "Vercel AI SDK doStream (older usage names)",
+    attrs: {
+      "ai.operationId": "ai.streamText.doStream",
+      "ai.model.id": "gpt-4o-mini",
+      "ai.usage.promptTokens": "8",
+      "ai.usage.completionTokens": "4",
+    },
+    expect: { spanType: "LLM", model: "gpt-4o-mini", inputTokens: 8, outputTokens: 4, totalTokens: 12 },
+  },
+  {
+    name: "Vercel AI SDK embed: usage on ai.embed.doEmbed, not again on ai.embed",
+    attrs: { "ai.operationId": "ai.embed.doEmbed", "ai.model.id": "text-embedding-3-small", "ai.usage.tokens": "6" },
+    expect: { spanType: "EMBEDDING", model: "text-embedding-3-small", inputTokens: 6, totalTokens: 6 },
+  },
+  {
+    name: "Vercel AI SDK embed (outer span)",
+    attrs: { "ai.operationId": "ai.embed", "ai.model.id": "text-embedding-3-small", "ai.usage.tokens": "6" },
+    expect: { spanType: "EMBEDDING", model: "text-embedding-3-small" },
+  },
+  {
+    name: "Traceloop's SDK translating the AI SDK's generateObject span (gen_ai.usage.* on the wrapper)",
+    attrs: {
+      "ai.operationId": "ai.generateObject",
+      "gen_ai.operation.name": "chat",
+      "gen_ai.request.model": "gpt-4o-mini",
+      "gen_ai.usage.input_tokens": "8",
+      "gen_ai.usage.output_tokens": "4",
+      "llm.usage.total_tokens": "12",
+    },
+    expect: { spanType: "LLM", model: "gpt-4o-mini" },
+  },
+  {
+    name: "OpenInference token names on the AI SDK's generateText span (a translating processor)",
+    attrs: { "ai.operationId": "ai.generateText", "openinference.span.kind": "LLM", "llm.token_count.prompt": "8", "llm.token_count.completion": "4" },
+    expect: { spanType: "LLM" },
+  },
+  {
+    name: "AI SDK usage names on a span without ai.operationId (not the SDK's own span)",
+    attrs: { "ai.usage.inputTokens": "3", "ai.usage.outputTokens": "1" },
+    expect: { inputTokens: 3, outputTokens: 1, totalTokens: 4 },
   },
   {
     name: "Vercel AI SDK doGenerate (newer usage names)",
@@ -324,5 +368,68 @@ describe("trace inputs and outputs from the outermost span that has them", () =>
     expect(t?.info.inputs).toEqual({ prompt: "root q" });
     expect(t?.info.outputs).toBe("root a");
     expect(row!.inputs).toBe("child");
+  });
+});
+
+describe("trace name, session, user, tags and metadata of other clients", () => {
+  // As @langfuse/tracing writes them on the root span (propagateAttributes, observe()).
+  const langfuseRoot = {
+    "langfuse.observation.type": "span",
+    "langfuse.trace.name": "support-chat",
+    "session.id": "sess-42",
+    "user.id": "user-7",
+    "langfuse.trace.tags": '["beta","eu"]',
+    "langfuse.trace.metadata.plan": "pro",
+  };
+
+  it("names the trace, groups it in its session, and keeps session, user, tags and metadata", async () => {
+    await insert([
+      { trace: 90, span: 300, startMs: 0, durMs: 10, attrs: langfuseRoot },
+      // A child repeating the propagated attributes with other values is not read: the root is.
+      { trace: 90, span: 301, parent: 300, startMs: 1, durMs: 5, attrs: { "langfuse.trace.name": "child-name", "session.id": "other" } },
+    ]);
+    const t = await getTrace(client, hex(90, 32));
+    expect(t?.info.name).toBe("support-chat");
+    expect(t?.info.tags).toEqual({ beta: "", eu: "" });
+    expect(t?.info.metadata).toEqual({ plan: "pro", "mlflow.trace.session": "sess-42", "mlflow.trace.user": "user-7" });
+    expect((await listSessions(client, "0", 50)).find((s) => s.sessionId === "sess-42")?.traceCount).toBe(1);
+    expect(await sessionTraceIds(client, "0", "sess-42", 10)).toEqual([hex(90, 32)]);
+  });
+
+  it("reads Langfuse's older langfuse.session.id / langfuse.user.id, and the root span's name without langfuse.trace.name", async () => {
+    await insert([{ trace: 91, span: 310, startMs: 0, durMs: 10, attrs: { "langfuse.session.id": "sess-old", "langfuse.user.id": "user-old" } }]);
+    const t = await getTrace(client, hex(91, 32));
+    expect(t?.info.name).toBe("span 310");
+    expect(t?.info.tags).toEqual({});
+    expect(t?.info.metadata).toEqual({ "mlflow.trace.session": "sess-old", "mlflow.trace.user": "user-old" });
+    expect(await sessionTraceIds(client, "0", "sess-old", 10)).toEqual([hex(91, 32)]);
+  });
+
+  it("names a trace whose root has not arrived by the trace name its spans carry", async () => {
+    await insert([{ trace: 93, span: 331, parent: 330, startMs: 1, durMs: 5, attrs: { "langfuse.trace.name": "support-chat", "langfuse.observation.type": "generation" } }]);
+    const t = await getTrace(client, hex(93, 32));
+    expect(t?.info.name).toBe("support-chat");
+  });
+
+  it("lets Gavel's own gavel.tag.* and gavel.metadata.* win over the same keys of other clients", async () => {
+    await insert([
+      {
+        trace: 92,
+        span: 320,
+        startMs: 0,
+        durMs: 10,
+        attrs: {
+          ...langfuseRoot,
+          "gavel.tag.beta": "yes",
+          "gavel.metadata.plan": "team",
+          "gavel.metadata.mlflow.trace.session": "mlflow-sess",
+          "gavel.metadata.mlflow.trace.user": "mlflow-user",
+        },
+      },
+    ]);
+    const t = await getTrace(client, hex(92, 32));
+    expect(t?.info.tags).toEqual({ beta: "yes", eu: "" });
+    expect(t?.info.metadata).toEqual({ plan: "team", "mlflow.trace.session": "mlflow-sess", "mlflow.trace.user": "mlflow-user" });
+    expect(await sessionTraceIds(client, "0", "mlflow-sess", 10)).toEqual([hex(92, 32)]);
   });
 });

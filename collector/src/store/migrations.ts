@@ -21,11 +21,13 @@ import {
   gavelTraces,
   gavelTracesMv,
   gavelTracesMvConventions,
+  gavelTracesMvTraceAttributes,
   otelTraces,
   otelTracesConventionColumns,
   otelTracesGavelColumns,
   otelTracesTraceIdTs,
   otelTracesTraceIdTsMv,
+  otelTracesTokenColumnsOnce,
   renderDDL,
   type RenderOptions,
   type SchemaObject,
@@ -111,6 +113,11 @@ export const MIGRATIONS: Migration[] = [
     version: 10,
     name: "the experiment of each assessment, for the review queue",
     objects: [gavelAssessmentsExperimentColumn, gavelAssessmentsMvExperiment],
+  },
+  {
+    version: 11,
+    name: "each LLM call's tokens once (AI SDK provider calls); trace name, session, user, tags and metadata of other clients",
+    objects: [otelTracesTokenColumnsOnce, gavelTracesMvTraceAttributes],
   },
 ];
 

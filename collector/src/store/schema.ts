@@ -7,7 +7,7 @@
  * same store. Gavel's additions to `otel_traces` are MATERIALIZED columns added with
  * ALTER, which keeps exporter inserts (they name their columns) working.
  */
-import { ATTR_TRACE_START, ATTR_TRACE_STATUS, textFieldSql, tokenFieldSql } from "@gavel/conventions";
+import { ATTR_TRACE_START, ATTR_TRACE_STATUS, TRACE_METADATA_SQL, TRACE_NAME_SQL, TRACE_TAGS_SQL, textFieldSql, tokenFieldSql } from "@gavel/conventions";
 
 export interface TableDef {
   kind: "table";
@@ -183,12 +183,12 @@ export const gavelTracesMv: ViewDef = {
   name: "gavel_traces_mv",
   to: "gavel_traces",
   select: `SELECT
-  ExperimentId, Timestamp, TraceId, SpanId AS RootSpanId, RunId, SpanName AS Name, ServiceName, SpanType,
+  ExperimentId, Timestamp, TraceId, SpanId AS RootSpanId, RunId, ${TRACE_NAME_SQL} AS Name, ServiceName, SpanType,
   Duration, StatusCode,
   ${INPUTS_EXPR} AS Inputs,
   ${OUTPUTS_EXPR} AS Outputs,
-  mapApply((k, v) -> (substring(k, 11), v), mapFilter((k, v) -> startsWith(k, 'gavel.tag.'), SpanAttributes)) AS Tags,
-  mapApply((k, v) -> (substring(k, 16), v), mapFilter((k, v) -> startsWith(k, 'gavel.metadata.'), SpanAttributes)) AS Metadata,
+  ${TRACE_TAGS_SQL} AS Tags,
+  ${TRACE_METADATA_SQL} AS Metadata,
   SpanAttributes['gavel.judge'] = 'true' AS IsJudge,
   SpanAttributes['gavel.evaluation'] = 'true' AS IsEvaluation
 FROM otel_traces WHERE ParentSpanId = '' AND SpanAttributes['gavel.assessment_span'] != 'true'`,
@@ -213,6 +213,29 @@ export const otelTracesConventionColumns: AlterDef = {
 };
 
 export const gavelTracesMvConventions: ViewDef = { ...gavelTracesMv, replace: true };
+
+/**
+ * Migration 11: each LLM call's tokens counted once. The Vercel AI SDK repeats a call's usage
+ * on the function span around it (`ai.generateText` around `ai.generateText.doGenerate`), so the
+ * token columns now count on its provider-call spans only (TOKEN_SPAN_CONDITION in
+ * @gavel/conventions). MODIFY changes only the expression: parts written before keep their values.
+ */
+export const otelTracesTokenColumnsOnce: AlterDef = {
+  kind: "alter",
+  table: "otel_traces",
+  actions: [
+    `MODIFY COLUMN InputTokens UInt64 MATERIALIZED ${INPUT_TOKENS_EXPR}`,
+    `MODIFY COLUMN OutputTokens UInt64 MATERIALIZED ${OUTPUT_TOKENS_EXPR}`,
+    `MODIFY COLUMN TotalTokens UInt64 MATERIALIZED ${TOTAL_TOKENS_COLUMN_EXPR}`,
+  ],
+};
+
+/**
+ * Migration 11 too: trace summaries read the trace-level attributes of other clients (trace name,
+ * session and user as MLflow's metadata, Langfuse's tags and metadata; trace-attributes.ts in
+ * @gavel/conventions). The view is made again; summaries stored before keep their values.
+ */
+export const gavelTracesMvTraceAttributes: ViewDef = { ...gavelTracesMv, replace: true };
 
 export const gavelExperiments: TableDef = {
   kind: "table",

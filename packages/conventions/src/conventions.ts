@@ -24,6 +24,12 @@ export type Source =
   /** A number inside a JSON object attribute (e.g. Langfuse's usage_details `{"input": 12}`). */
   | { kind: "jsonNumber"; key: string; field: string };
 
+/** A condition on a span: its attribute `key` (absent reads as '') matches the regular expression `pattern` (RE2 and JavaScript syntax alike). */
+export interface SpanCondition {
+  key: string;
+  pattern: string;
+}
+
 export type Field = "inputs" | "outputs" | "spanType" | "model" | "inputTokens" | "outputTokens" | "totalTokens";
 export const FIELDS: readonly Field[] = ["inputs", "outputs", "spanType", "model", "inputTokens", "outputTokens", "totalTokens"];
 
@@ -37,6 +43,19 @@ export interface Convention {
 
 const attr = (key: string, opts: Omit<Extract<Source, { kind: "attr" }>, "kind" | "key"> = {}): Source => ({ kind: "attr", key, ...opts });
 const messages = (prefix: string, role: string, content: string): Source => ({ kind: "messages", prefix, role, content });
+
+/**
+ * Token counts are read only on the spans that meet this condition, whatever convention their
+ * attributes follow, so a trace's token sum counts each LLM call once (docs/conventions.md,
+ * "Token counts: each LLM call once"). The Vercel AI SDK writes a call's usage on the provider
+ * call's span (`ai.generateText.doGenerate`, `ai.streamText.doStream`, `ai.embed.doEmbed`, …) and
+ * again, summed over the steps, on the function's span around it (`ai.generateText`, …); a span
+ * processor that translates its spans translates both (Traceloop's SDK writes `gen_ai.usage.*`
+ * on each). So a span with an `ai.operationId` counts tokens only when it is a provider call,
+ * whatever names its token attributes have; spans of every other client (no `ai.operationId`)
+ * always do.
+ */
+export const TOKEN_SPAN_CONDITION: SpanCondition = { key: "ai.operationId", pattern: "^$|^ai\\.[A-Za-z]+\\.do(Generate|Stream|Embed)$" };
 
 /** Span kinds other clients use, mapped to Gavel's span types. */
 const LLM_KINDS = { chat: "LLM", completion: "LLM", text_completion: "LLM", generate_content: "LLM", generation: "LLM", llm: "LLM" };
@@ -134,7 +153,8 @@ export const CONVENTIONS: readonly Convention[] = [
         }),
       ],
       model: [attr("ai.model.id")],
-      inputTokens: [attr("ai.usage.inputTokens"), attr("ai.usage.promptTokens")],
+      // Read on provider-call spans only (TOKEN_SPAN_CONDITION). Embeddings record `ai.usage.tokens` (their input).
+      inputTokens: [attr("ai.usage.inputTokens"), attr("ai.usage.promptTokens"), attr("ai.usage.tokens")],
       outputTokens: [attr("ai.usage.outputTokens"), attr("ai.usage.completionTokens")],
       totalTokens: [attr("ai.usage.totalTokens")],
     },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CONVENTIONS, FIELDS, sourcesOf } from "./conventions.js";
-import { isPayloadAttribute, outermost, spanText, type RankedSpan } from "./read.js";
+import { isPayloadAttribute, outermost, spanText, spanTokens, type RankedSpan } from "./read.js";
 
 describe("the trace-level rule", () => {
   // root (no payload) > a (starts 10, long) > b (starts 10, shorter: a's child) ; c starts later.
@@ -46,5 +46,18 @@ describe("the list", () => {
   it("reads non-string attribute values as the SDKs hold them", () => {
     expect(spanText("inputs", { attributes: { "langfuse.observation.input": { q: 1 } } })).toBe('{"q":1}');
     expect(spanText("spanType", { attributes: { "openinference.span.kind": "llm" } })).toBe("LLM");
+  });
+});
+
+describe("token counts: each LLM call once", () => {
+  const usage = { "gen_ai.usage.input_tokens": "8", "gen_ai.usage.output_tokens": "4" };
+  it("reads them on the AI SDK's provider calls and on spans of other clients, not on the AI SDK's wrappers", () => {
+    const total = (attributes: Record<string, string>) => spanTokens("totalTokens", { attributes });
+    expect(total({ ...usage })).toBe(12);
+    expect(total({ ...usage, "ai.operationId": "ai.streamText.doStream" })).toBe(12);
+    expect(total({ ...usage, "ai.operationId": "ai.embedMany.doEmbed" })).toBe(12);
+    expect(total({ ...usage, "ai.operationId": "ai.streamText" })).toBe(0);
+    expect(total({ ...usage, "ai.operationId": "ai.toolCall" })).toBe(0);
+    expect(total({ ...usage, "ai.operationId": "ai.generateText.doGenerate.extra" })).toBe(0);
   });
 });

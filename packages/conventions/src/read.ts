@@ -3,7 +3,7 @@
  * what the judges' trace formatter uses. sql.ts reads the same list in ClickHouse SQL, with
  * the same results (conventions.test.ts and the collector's conventions test check both).
  */
-import { CONVENTIONS, sourcesOf, type Convention, type Field, type Source } from "./conventions.js";
+import { CONVENTIONS, TOKEN_SPAN_CONDITION, sourcesOf, type Convention, type Field, type Source, type SpanCondition } from "./conventions.js";
 
 export interface SpanAttributesLike {
   attributes?: Readonly<Record<string, unknown>>;
@@ -88,8 +88,21 @@ export function spanText(field: TextField, span: SpanAttributesLike, conventions
   return "";
 }
 
-/** A token count of one span: the first non-zero source; the total falls back to input + output. */
+const compiled = new Map<string, RegExp>();
+
+/** Whether the span meets the condition (an absent attribute reads as ''). */
+export function meetsCondition(c: SpanCondition, span: SpanAttributesLike): boolean {
+  let re = compiled.get(c.pattern);
+  if (!re) compiled.set(c.pattern, (re = new RegExp(c.pattern)));
+  return re.test(text(span.attributes?.[c.key]));
+}
+
+/**
+ * A token count of one span: the first non-zero source; the total falls back to input + output.
+ * 0 on a span that does not meet TOKEN_SPAN_CONDITION (a wrapper repeating its call's usage).
+ */
 export function spanTokens(field: TokenField, span: SpanAttributesLike, conventions: readonly Convention[] = CONVENTIONS): number {
+  if (!meetsCondition(TOKEN_SPAN_CONDITION, span)) return 0;
   for (const s of sourcesOf(field, conventions)) {
     const v = readNumber(s, span);
     if (v !== 0) return v;

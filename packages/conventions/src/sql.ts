@@ -3,7 +3,7 @@
  * (SpanAttributes, Events.Name, Events.Attributes): what the collector materializes, stores in
  * trace summaries and searches. read.ts is the same in JavaScript.
  */
-import { CONVENTIONS, sourcesOf, type Convention, type Source } from "./conventions.js";
+import { CONVENTIONS, TOKEN_SPAN_CONDITION, sourcesOf, type Convention, type Source, type SpanCondition } from "./conventions.js";
 import { messageRoleKeyPattern, type TextField, type TokenField } from "./read.js";
 
 /** A ClickHouse string literal. */
@@ -48,15 +48,30 @@ export function textFieldSql(field: TextField, conventions: readonly Convention[
   return `multiIf(${exprs.flatMap((e) => [`${e} != ''`, e]).join(", ")}, '')`;
 }
 
+/** Whether an otel_traces row meets the condition (an absent attribute reads as ''). */
+export function conditionSql(c: SpanCondition): string {
+  return `match(${A(c.key)}, ${sqlString(c.pattern)})`;
+}
+
 /**
  * First non-zero of the field's sources (UInt64), 0 when none; the total falls back to input +
  * output, or to `totalFallback` (e.g. `InputTokens + OutputTokens`, columns computed already).
+ * 0 on a span that does not meet `condition` (TOKEN_SPAN_CONDITION; `null` for none, as before
+ * migration 11).
  */
-export function tokenFieldSql(field: TokenField, conventions: readonly Convention[] = CONVENTIONS, totalFallback?: string): string {
+export function tokenFieldSql(
+  field: TokenField,
+  conventions: readonly Convention[] = CONVENTIONS,
+  totalFallback?: string,
+  condition: SpanCondition | null = TOKEN_SPAN_CONDITION,
+): string {
   const exprs = sourcesOf(field, conventions).map(numberSql);
   const fallback =
-    field === "totalTokens" ? `(${totalFallback ?? `${tokenFieldSql("inputTokens", conventions)} + ${tokenFieldSql("outputTokens", conventions)}`})` : "toUInt64(0)";
-  return `multiIf(${exprs.flatMap((e) => [`${e} != 0`, e]).join(", ")}, ${fallback})`;
+    field === "totalTokens"
+      ? `(${totalFallback ?? `${tokenFieldSql("inputTokens", conventions, undefined, null)} + ${tokenFieldSql("outputTokens", conventions, undefined, null)}`})`
+      : "toUInt64(0)";
+  const first = `multiIf(${exprs.flatMap((e) => [`${e} != 0`, e]).join(", ")}, ${fallback})`;
+  return condition ? `if(${conditionSql(condition)}, ${first}, toUInt64(0))` : first;
 }
 
 /**

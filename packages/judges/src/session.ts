@@ -3,18 +3,20 @@
  * conversation a `{{ conversation }}` judge reads from a session's traces, as MLflow's
  * make_judge does (tests/genai/judges/test_make_judge.py, test_conversation_*).
  *
- * A trace's session id is read, in order, from MLflow's trace metadata key
- * `mlflow.trace.session` (Gavel metadata `gavel.metadata.mlflow.trace.session`, or the attribute
- * itself), OpenInference's `session.id` and the GenAI semantic conventions'
- * `gen_ai.conversation.id`, on the trace's root span.
+ * A trace's session id is read from MLflow's trace metadata key `mlflow.trace.session`, then from
+ * the attributes of TRACE_SESSION_ATTRIBUTES in @gavel/conventions, in order (Gavel metadata
+ * `gavel.metadata.mlflow.trace.session`, the attribute `mlflow.trace.session`, OpenInference's
+ * and Langfuse's `session.id`, Langfuse's older `langfuse.session.id`, the GenAI semantic
+ * conventions' `gen_ai.conversation.id`), on the trace's root span.
  */
+import { MLFLOW_TRACE_SESSION, TRACE_SESSION_ATTRIBUTES } from "@gavel/conventions";
 import { GavelConfigError } from "./errors.js";
 import { traceInputsOutputs } from "./trace-format.js";
 import { looksLikeJudgeTrace, type TraceAssessmentLike, type TraceWithAssessments } from "./trace-expectations.js";
 
 /** MLflow's TraceMetadataKey.TRACE_SESSION. */
-export const MLFLOW_SESSION_KEY = "mlflow.trace.session";
-export const SESSION_ATTRIBUTES = [`gavel.metadata.${MLFLOW_SESSION_KEY}`, MLFLOW_SESSION_KEY, "session.id", "gen_ai.conversation.id"] as const;
+export const MLFLOW_SESSION_KEY = MLFLOW_TRACE_SESSION;
+export const SESSION_ATTRIBUTES = TRACE_SESSION_ATTRIBUTES;
 
 interface SpanLike {
   spanId?: string;

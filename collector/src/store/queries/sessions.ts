@@ -1,15 +1,16 @@
 /**
  * Sessions (multi-turn conversations): traces grouped by the session id on their root span.
- * The id is read as the judges read it (packages/judges/src/session.ts): MLflow's
- * `mlflow.trace.session` metadata (`gavel.metadata.mlflow.trace.session`, or the attribute
- * itself), OpenInference's `session.id`, the GenAI conventions' `gen_ai.conversation.id`.
+ * The id is read as the judges read it (packages/judges/src/session.ts), from the keys of
+ * TRACE_SESSION_ATTRIBUTES in @gavel/conventions: MLflow's `mlflow.trace.session` metadata
+ * (`gavel.metadata.mlflow.trace.session`, or the attribute itself), OpenInference's and
+ * Langfuse's `session.id`, Langfuse's older `langfuse.session.id`, the GenAI conventions'
+ * `gen_ai.conversation.id`.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
+import { TRACE_SESSION_ATTRIBUTES, firstAttributeSql } from "@gavel/conventions";
 
-const A = (k: string) => `SpanAttributes['${k}']`;
-const KEYS = ["gavel.metadata.mlflow.trace.session", "mlflow.trace.session", "session.id", "gen_ai.conversation.id"];
 /** The session id of a root span in otel_traces; '' when it has none. */
-export const SESSION_ID_SQL = `multiIf(${KEYS.flatMap((k) => [`${A(k)} != ''`, A(k)]).join(", ")}, '')`;
+export const SESSION_ID_SQL = firstAttributeSql(TRACE_SESSION_ATTRIBUTES);
 
 const ROOTS = `SELECT TraceId, Timestamp, ${SESSION_ID_SQL} AS SessionId FROM otel_traces
   WHERE ExperimentId = {e:String} AND ParentSpanId = '' AND SpanAttributes['gavel.assessment_span'] != 'true'

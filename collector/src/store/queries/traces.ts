@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Span as SpanJson, TraceInfo as TraceInfoJson, TraceJson, TraceStatus } from "@gavel/api";
-import { ATTR_ASSESSMENT_SPAN, ATTR_EXPERIMENT_ID, ATTR_RUN_ID, outermost, spanText } from "@gavel/conventions";
+import { ATTR_ASSESSMENT_SPAN, ATTR_EXPERIMENT_ID, ATTR_RUN_ID, TRACE_NAME_ATTRIBUTES, firstAttribute, outermost, spanText } from "@gavel/conventions";
 import { fillTracePayloads } from "./trace-io.js";
 import { TRACE_SUMMARY_COLUMNS, type TraceSummary } from "./trace-summary.js";
 
@@ -151,7 +151,7 @@ function infoFromSpans(spans: SpanJson[]): TraceInfoJson {
     traceId: first.traceId,
     experimentId: root.attributes[ATTR_EXPERIMENT_ID] || root.resourceAttributes[ATTR_EXPERIMENT_ID] || "0",
     runId: root.attributes[ATTR_RUN_ID] || null,
-    name: root.name,
+    name: firstAttribute(root.attributes, TRACE_NAME_ATTRIBUTES) ?? root.name,
     timestampMs: Number(BigInt(root.startTimeUnixNano) / 1_000_000n),
     executionTimeMs: root.durationMs,
     status: root.status.code,
