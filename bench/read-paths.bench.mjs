@@ -242,7 +242,8 @@ const row = (name, goal, a, b) => {
   console.log(`| ${name} | ${v(a)} | ${v(b)} | < ${goal} | ${ratio(a)} | ${ratio(b)} |`);
 };
 console.log(`Median of ${ROUNDS} after one warm-up call, ms. Background ingest: ${Math.round(ingest.rate)} spans/s acknowledged ` +
-  `(${ingest.failed} requests failed). Load average during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${availableParallelism()} cores.\n`);
+  `(${ingest.failed} requests failed). Load average during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${availableParallelism()} cores. ` +
+  `Engine speed: \`SELECT count() FROM numbers(100000000) WHERE cityHash64(number) % 7 = 0\` took ${fmtMs(poll.calibrationMs)} ms (compare runs by it).\n`);
 console.log("| call | idle | under ingest | goal | idle / goal | under ingest / goal |");
 console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
 for (const [name, goal] of CALLS) row(name, goal, idle.get(name), busy.get(name));
@@ -329,7 +330,9 @@ async function workerPoll(dir) {
     };
     const find = await timed(() => findCandidates(sc.client, { ...base, exclude: [], limit: 32 }));
     const count = await timed(() => countArrivals(sc.client, { ...base, afterMs: Date.now() - 60_000 }));
-    console.log(JSON.stringify({ findMs: find.ms, countMs: count.ms, candidates: find.result.length }));
+    // The engine's speed on this machine right now, to compare runs: a fixed CPU-bound query.
+    const calibration = await timed(() => sc.client.query({ query: "SELECT count() FROM numbers(100000000) WHERE cityHash64(number) % 7 = 0", format: "JSONEachRow" }).then((r) => r.json()));
+    console.log(JSON.stringify({ findMs: find.ms, countMs: count.ms, candidates: find.result.length, calibrationMs: calibration.ms }));
   } finally {
     await sc.close();
   }
