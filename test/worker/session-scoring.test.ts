@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeJudge } from "@gavel/sdk";
 import { sessionAssessmentId } from "../../collector/src/worker/assessment-id.js";
-import { eventually, sql, startGavelProcess, type GavelProcess } from "../support/gavel-process.js";
+import { eventually, REPO_ROOT, sql, startGavelProcess, type GavelProcess } from "../support/gavel-process.js";
 import { startProviderSimulator, type ProviderSimulator } from "../simulator/src/index.js";
 import { makeTraces, metricValue, postSpans, traceIdOf } from "./support.js";
 
@@ -204,5 +205,13 @@ describe("online scoring of session-level judges", () => {
     const body = JSON.stringify(sim.requests.filter((r) => JSON.stringify(r.body).includes("<conversation>")).at(-1)!.body);
     expect(body).toContain("question 0");
     expect(body.match(/question 0/g)!.length).toBe(2);
+  });
+});
+
+describe("gavel worker --session-settle", () => {
+  it("refuses a value that is not a duration, saying what to write", () => {
+    const r = spawnSync(process.execPath, ["collector/dist/cli/main.js", "worker", "--session-settle", "soon"], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/--session-settle.*"soon" is not a duration up to 24h: write e\.g\. 5m/s);
   });
 });
