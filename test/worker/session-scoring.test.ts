@@ -158,7 +158,8 @@ describe("online scoring of session-level judges", () => {
     const sessions = Array.from({ length: 16 }, (_, i) => `conv-${i}`);
     const firstOf = new Map<string, string>();
     for (const s of sessions) {
-      const turns = makeTraces(3, { "gavel.experiment_id": sampledExp, [SESSION]: s });
+      // Half of them carry OpenInference's session.id instead of MLflow's metadata key.
+      const turns = makeTraces(3, { "gavel.experiment_id": sampledExp, [sessions.indexOf(s) % 2 === 0 ? SESSION : "session.id"]: s });
       firstOf.set(s, anchorOf(turns));
       await postSpans(gavel!.url, turns.map((t) => t.root));
     }
@@ -172,6 +173,7 @@ describe("online scoring of session-level judges", () => {
     await sleep(1500);
     const rows = await assessments("tone", sampledExp, false);
     expect(rows.map((r) => JSON.parse(r.Metadata)["mlflow.trace.session"]).sort()).toEqual([...expected].sort());
+    expect(expected.some((s) => sessions.indexOf(s) % 2 === 1)).toBe(true);
     // Each on its session's first trace, once.
     for (const r of rows) expect(r.TraceId).toBe(firstOf.get(JSON.parse(r.Metadata)["mlflow.trace.session"]));
     const metrics = await (await fetch(`${gavel!.url}/metrics`)).text();

@@ -21,6 +21,8 @@ import {
   gavelTraces,
   gavelTracesMv,
   gavelTracesMvConventions,
+  gavelTracesMvSessions,
+  gavelTracesSessionColumn,
   otelTraces,
   otelTracesConventionColumns,
   otelTracesGavelColumns,
@@ -111,6 +113,11 @@ export const MIGRATIONS: Migration[] = [
     version: 10,
     name: "the experiment of each assessment, for the review queue",
     objects: [gavelAssessmentsExperimentColumn, gavelAssessmentsMvExperiment],
+  },
+  {
+    version: 11,
+    name: "the session id of each trace, for the online worker's session-level judges",
+    objects: [gavelTracesSessionColumn, gavelTracesMvSessions],
   },
 ];
 

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { Judge, JudgeCallArgs, JudgeTrace } from "@gavel/judges";
+import { MLFLOW_SESSION_KEY, type Judge, type JudgeCallArgs, type JudgeTrace } from "@gavel/judges";
 import { getSpans, parsePayload, toTraceInfo } from "../store/queries/traces.js";
 import { fillTracePayloads } from "../store/queries/trace-io.js";
 import type { Candidate } from "./candidates.js";
@@ -69,7 +69,7 @@ WHERE TraceId IN {ids:Array(String)} AND Kind = 'expectation' AND SourceType = '
  * first as evaluate() passes them (info with inputs, outputs and metadata; the trace's
  * expectation assessments when the instructions use {{ expectations }}).
  */
-export async function loadSessionInput(client: ClickHouseClient, judge: Judge, traces: Candidate[]): Promise<JudgeInput> {
+export async function loadSessionInput(client: ClickHouseClient, judge: Judge, sessionId: string, traces: Candidate[]): Promise<JudgeInput> {
   await fillTracePayloads(client, traces.map((c) => c.summary));
   const ids = traces.map((c) => c.traceId);
   const vars = judge.templateVariables;
@@ -77,8 +77,10 @@ export async function loadSessionInput(client: ClickHouseClient, judge: Judge, t
     vars.includes("expectations") ? loadSessionExpectations(client, ids) : undefined,
     vars.includes("trace") ? getSpans(client, ids) : undefined,
   ]);
+  // The session id as MLflow's metadata key, also for turns that carry it as session.id or
+  // gen_ai.conversation.id (the judge checks every turn names the same session).
   const session = traces.map((c) => ({
-    info: toTraceInfo(c.summary),
+    info: { ...toTraceInfo(c.summary), metadata: { ...c.summary.metadata, [MLFLOW_SESSION_KEY]: sessionId } },
     data: { spans: spans?.get(c.traceId) ?? [] },
     ...(assessments ? { assessments: assessments.get(c.traceId) ?? [] } : {}),
   }));

@@ -291,7 +291,7 @@ export class OnlineWorker {
     for (const f of found) {
       const list = traces.get(f.sessionId);
       if (!list || list.length === 0) continue;
-      const input = await loadSessionInput(this.store.client, j.judge, list);
+      const input = await loadSessionInput(this.store.client, j.judge, f.sessionId, list);
       // The lag metric counts from the session's completion: its last arrival plus the session settle.
       const anchor = { ...list[0]!, lastSeenMs: f.lastSeenMs + s.sessionSettleMs - s.settleMs };
       this.dispatch(j, anchor, input, f.sessionId);

@@ -3,15 +3,14 @@
  * judge's experiment are complete, in its sample and shard, and not scored yet (or got new
  * traces since they were scored), and the traces a judge reads for one.
  *
- * A session is the traces whose root carries MLflow's `mlflow.trace.session` metadata
- * (`gavel.metadata.mlflow.trace.session` on the root span, the `Metadata` map of gavel_traces).
- * It is complete when none of its traces received a span for the session settle period
+ * A session is the traces whose root carries the same session id (gavel_traces.SessionId,
+ * migration 11: MLflow's `mlflow.trace.session` metadata, `session.id` or
+ * `gen_ai.conversation.id`, read as store/queries/sessions.ts reads them). It is complete when none of its traces received a span for the session settle period
  * (arrival time, server clock, as for traces). Every scan is bounded by the primary key
  * (ExperimentId, Timestamp) of gavel_traces: the lookback window for finding sessions, twice it
  * for reading a found session's traces.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import { MLFLOW_SESSION_KEY } from "@gavel/judges";
 import { ParamBag } from "../search/filter-compiler.js";
 import { TRACE_SUMMARY_COLUMNS, type TraceSummary } from "../store/queries/trace-summary.js";
 import { sessionAssessmentIdSql } from "./assessment-id.js";
@@ -20,7 +19,7 @@ import { SAMPLE_SCALE, sampledSql, shardSql } from "./sampler.js";
 import type { Shard } from "./shard.js";
 
 /** The session id of a gavel_traces row; '' when it has none. */
-export const TRACE_SESSION_SQL = `t.Metadata['${MLFLOW_SESSION_KEY}']`;
+export const TRACE_SESSION_SQL = "t.SessionId";
 
 /** At most this many traces of one session go to a judge (the session REST answer's limit too). */
 export const MAX_SESSION_TRACES = 500;
