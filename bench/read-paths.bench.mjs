@@ -233,7 +233,7 @@ await new Promise((ok) => collector.once("exit", ok));
 const wp = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--worker-poll", dataDir, "--rounds", String(ROUNDS)], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
 if (wp.status !== 0) throw new Error(`worker poll failed:\n${wp.stdout}`);
 const poll = JSON.parse(wp.stdout.trim().split("\n").pop());
-progress(`worker poll: candidates ${fmtMs(poll.findMs)} ms, arrival counts ${fmtMs(poll.countMs)} ms`);
+progress(`worker poll: candidates ${fmtMs(poll.findMs)} ms, arrival counts ${fmtMs(poll.countMs)} ms; sessions ${fmtMs(poll.sessionFindMs)} ms, session counts ${fmtMs(poll.sessionCountMs)} ms, session traces ${fmtMs(poll.sessionReadMs)} ms`);
 if (!cacheDir) rmSync(dataDir, { recursive: true, force: true });
 
 const row = (name, goal, a, b) => {
@@ -250,6 +250,9 @@ for (const [name, goal] of CALLS) row(name, goal, idle.get(name), busy.get(name)
 row("UI: Traces tab, navigation to the first row on screen (Chromium)", 1000, idleUi, busyUi);
 row(`online worker poll: candidates (judge sampling 10 %, 24 h lookback, ${poll.candidates} found)`, 50, poll.findMs, NaN);
 row("online worker poll: arrival counts", 50, poll.countMs, NaN);
+row(`online worker poll: complete sessions (session judge sampling 10 %, ${poll.sessions} found)`, 100, poll.sessionFindMs, NaN);
+row("online worker poll: session arrival counts", 100, poll.sessionCountMs, NaN);
+row(`online worker poll: the found sessions' traces (${poll.sessionTraces})`, 50, poll.sessionReadMs, NaN);
 
 // ------------------------------------------------------------------ child: load
 async function load(dir) {
@@ -330,9 +333,21 @@ async function workerPoll(dir) {
     };
     const find = await timed(() => findCandidates(sc.client, { ...base, exclude: [], limit: 32 }));
     const count = await timed(() => countArrivals(sc.client, { ...base, afterMs: Date.now() - 60_000 }));
+    // A {{ conversation }} judge sampling 10 % of the sessions (session.id, 5 traces each); the same 5 s settle as
+    // above, so a store loaded minutes ago has complete sessions to find.
+    const { findSessionCandidates, countSessionArrivals, sessionTraces } = await import("../collector/dist/worker/session-candidates.js");
+    const sbase = { experimentId: base.experimentId, name: "resolved", fromMs: base.fromMs, settleMs: base.settleMs, threshold: sampleThreshold(0.1), shard: base.shard };
+    const sfind = await timed(() => findSessionCandidates(sc.client, { ...sbase, version: 1, exclude: [], limit: 32 }));
+    const scount = await timed(() => countSessionArrivals(sc.client, { ...sbase, afterMs: Date.now() - 60_000 }));
+    const ids = sfind.result.map((c) => c.sessionId);
+    const sread = await timed(() => sessionTraces(sc.client, { experimentId: base.experimentId, fromMs: base.fromMs - 24 * 3_600_000, sessionIds: ids }));
     // The engine's speed on this machine right now, to compare runs: a fixed CPU-bound query.
     const calibration = await timed(() => sc.client.query({ query: "SELECT count() FROM numbers(100000000) WHERE cityHash64(number) % 7 = 0", format: "JSONEachRow" }).then((r) => r.json()));
-    console.log(JSON.stringify({ findMs: find.ms, countMs: count.ms, candidates: find.result.length, calibrationMs: calibration.ms }));
+    console.log(JSON.stringify({
+      findMs: find.ms, countMs: count.ms, candidates: find.result.length, calibrationMs: calibration.ms,
+      sessionFindMs: sfind.ms, sessionCountMs: scount.ms, sessionReadMs: sread.ms, sessions: ids.length,
+      sessionTraces: [...sread.result.values()].reduce((n, l) => n + l.length, 0),
+    }));
   } finally {
     await sc.close();
   }

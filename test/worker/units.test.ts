@@ -55,6 +55,9 @@ describe("worker building blocks", () => {
     expect(s.rpm.byModel.get("anthropic:/claude-sonnet-4-5")).toBe(50);
     expect(s.shard).toEqual({ index: 1, count: 2 });
     expect(loadWorkerSettings({}).settleMs).toBe(5000);
+    expect(loadWorkerSettings({}).sessionSettleMs).toBe(300_000);
+    expect(loadWorkerSettings({ GAVEL_SESSION_SETTLE_MS: "60000" }).sessionSettleMs).toBe(60_000);
+    expect(() => loadWorkerSettings({ GAVEL_SESSION_SETTLE_MS: "5m" })).toThrow(/GAVEL_SESSION_SETTLE_MS must be a whole number/);
     expect(() => loadWorkerSettings({ GAVEL_SETTLE_MS: "soon" })).toThrow(/GAVEL_SETTLE_MS/);
     expect(() => loadWorkerSettings({ GAVEL_WORKER_CONCURRENCY: "0" })).toThrow(/GAVEL_WORKER_CONCURRENCY/);
     expect(() => loadWorkerSettings({ GAVEL_WORKER_SHARD: "2/2" })).toThrow(/GAVEL_WORKER_SHARD/);

@@ -9,6 +9,7 @@ import { createWorkerApp } from "../server/worker-app.js";
 import { WorkerRuntime } from "../worker/runtime.js";
 import { loadWorkerSettings } from "../worker/settings.js";
 import { parseShard } from "../worker/shard.js";
+import { parseDuration } from "../worker/duration.js";
 import { parsePort } from "./parse-flags.js";
 
 const NEEDS_SERVER =
@@ -22,6 +23,12 @@ function shardFlag(v: string) {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+}
+
+function sessionSettleFlag(v: string): number {
+  const ms = /^\s*\d+\s*$/.test(v) ? Number(v) : parseDuration(v);
+  if (ms === undefined || ms > 86_400_000) throw new InvalidArgumentError(`"${v}" is not a duration up to 24h: write e.g. 5m, 90s or 300000 (milliseconds).`);
+  return ms;
 }
 
 /** Store.open, retried with backoff while ClickHouse is unreachable (it may start after the workers). */
@@ -43,16 +50,25 @@ export function registerWorkerCommand(program: Command): void {
     .command("worker")
     .description("Run the online-scoring worker against a ClickHouse server (GAVEL_CLICKHOUSE_URL); several workers split traces with --shard")
     .option("--shard <i/N>", "take the traces where cityHash64(TraceId) % N = i (default $GAVEL_WORKER_SHARD or 0/1)", shardFlag)
+    .option(
+      "--session-settle <duration>",
+      "a session is complete, and its {{ conversation }} judges run, when none of its traces received a span for this long (default $GAVEL_SESSION_SETTLE_MS or 5m)",
+      sessionSettleFlag,
+    )
     .option("--metrics-port <port>", "port of GET /metrics (default $GAVEL_WORKER_METRICS_PORT or 9464; 0 picks a free one)", parsePort)
     .option("--metrics-host <host>", "address of GET /metrics (default 127.0.0.1)")
-    .action(async (opts: { shard?: ReturnType<typeof parseShard>; metricsPort?: number; metricsHost?: string }) => {
+    .action(async (opts: { shard?: ReturnType<typeof parseShard>; sessionSettle?: number; metricsPort?: number; metricsHost?: string }) => {
       const config = loadConfig(process.env);
       if (!config.clickhouse) {
         console.error(`gavel: ${NEEDS_SERVER}`);
         process.exitCode = 2;
         return;
       }
-      const settings = { ...loadWorkerSettings(process.env), ...(opts.shard ? { shard: opts.shard } : {}) };
+      const settings = {
+        ...loadWorkerSettings(process.env),
+        ...(opts.shard ? { shard: opts.shard } : {}),
+        ...(opts.sessionSettle !== undefined ? { sessionSettleMs: opts.sessionSettle } : {}),
+      };
       const envPort = process.env.GAVEL_WORKER_METRICS_PORT?.trim();
       if (envPort && (!/^\d+$/.test(envPort) || Number(envPort) > 65535)) {
         throw new ConfigError(`Invalid configuration: GAVEL_WORKER_METRICS_PORT must be a port from 0 to 65535 (got "${envPort}").`);

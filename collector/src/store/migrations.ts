@@ -22,6 +22,8 @@ import {
   gavelTracesMv,
   gavelTracesMvConventions,
   gavelTracesMvTraceAttributes,
+  gavelTracesMvSessions,
+  gavelTracesSessionColumn,
   otelTraces,
   otelTracesConventionColumns,
   otelTracesGavelColumns,
@@ -118,6 +120,11 @@ export const MIGRATIONS: Migration[] = [
     version: 11,
     name: "each LLM call's tokens once (AI SDK provider calls); trace name, session, user, tags and metadata of other clients",
     objects: [otelTracesTokenColumnsOnce, gavelTracesMvTraceAttributes],
+  },
+  {
+    version: 12,
+    name: "the session id of each trace, for the online worker's session-level judges",
+    objects: [gavelTracesSessionColumn, gavelTracesMvSessions],
   },
 ];
 

@@ -8,6 +8,7 @@
  * ALTER, which keeps exporter inserts (they name their columns) working.
  */
 import { ATTR_TRACE_START, ATTR_TRACE_STATUS, TRACE_METADATA_SQL, TRACE_NAME_SQL, TRACE_TAGS_SQL, textFieldSql, tokenFieldSql } from "@gavel/conventions";
+import { SESSION_ID_SQL } from "./queries/sessions.js";
 
 export interface TableDef {
   kind: "table";
@@ -192,6 +193,25 @@ export const gavelTracesMv: ViewDef = {
   SpanAttributes['gavel.judge'] = 'true' AS IsJudge,
   SpanAttributes['gavel.evaluation'] = 'true' AS IsEvaluation
 FROM otel_traces WHERE ParentSpanId = '' AND SpanAttributes['gavel.assessment_span'] != 'true'`,
+};
+
+/**
+ * Migration 12: each trace's session id (MLflow's `mlflow.trace.session` metadata,
+ * OpenInference's `session.id`, `gen_ai.conversation.id`), for the online worker's
+ * `{{ conversation }}` judges. Rows stored before read it from their metadata (the DEFAULT).
+ */
+export const gavelTracesSessionColumn: AlterDef = {
+  kind: "alter",
+  table: "gavel_traces",
+  actions: ["ADD COLUMN IF NOT EXISTS SessionId String DEFAULT Metadata['mlflow.trace.session'] CODEC(ZSTD(1))"],
+};
+export const gavelTracesMvSessions: ViewDef = {
+  ...gavelTracesMv,
+  replace: true,
+  select: gavelTracesMv.select.replace(
+    "  SpanAttributes['gavel.evaluation'] = 'true' AS IsEvaluation\n",
+    `  SpanAttributes['gavel.evaluation'] = 'true' AS IsEvaluation,\n  ${SESSION_ID_SQL} AS SessionId\n`,
+  ),
 };
 
 /**

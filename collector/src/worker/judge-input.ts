@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { Judge, JudgeCallArgs, JudgeTrace } from "@gavel/judges";
+import { MLFLOW_SESSION_KEY, type Judge, type JudgeCallArgs, type JudgeTrace } from "@gavel/judges";
 import { getSpans, parsePayload, toTraceInfo } from "../store/queries/traces.js";
 import { fillTracePayloads } from "../store/queries/trace-io.js";
 import type { Candidate } from "./candidates.js";
@@ -25,7 +25,7 @@ export async function loadJudgeInputs(client: ClickHouseClient, judge: Judge, ba
   for (const c of batch) {
     if (vars.includes("conversation")) {
       out.set(c.traceId, {
-        missing: `judge "${judge.name}" uses {{ conversation }}, which needs a whole session; online scoring judges one trace at a time. Call it with judge({ session }) on the session's traces.`,
+        missing: `judge "${judge.name}" uses {{ conversation }}, which needs a whole session; a backfill judges one trace at a time. The online worker scores its sessions once they settle (GAVEL_SESSION_SETTLE_MS, docs/online-scoring.md); for older sessions call evaluate() on their traces.`,
       });
       continue;
     }
@@ -60,6 +60,46 @@ WHERE TraceId IN {ids:Array(String)} AND Kind = 'expectation' AND SourceType = '
     let m = out.get(r.TraceId);
     if (!m) out.set(r.TraceId, (m = {}));
     m[r.Name] = parsePayload(r.Value);
+  }
+  return out;
+}
+
+/**
+ * The argument of a `{{ conversation }}` judge for one session: `session`, its traces oldest
+ * first as evaluate() passes them (info with inputs, outputs and metadata; the trace's
+ * expectation assessments when the instructions use {{ expectations }}).
+ */
+export async function loadSessionInput(client: ClickHouseClient, judge: Judge, sessionId: string, traces: Candidate[]): Promise<JudgeInput> {
+  await fillTracePayloads(client, traces.map((c) => c.summary));
+  const ids = traces.map((c) => c.traceId);
+  const vars = judge.templateVariables;
+  const [assessments, spans] = await Promise.all([
+    vars.includes("expectations") ? loadSessionExpectations(client, ids) : undefined,
+    vars.includes("trace") ? getSpans(client, ids) : undefined,
+  ]);
+  // The session id as MLflow's metadata key, also for turns that carry it as session.id or
+  // gen_ai.conversation.id (the judge checks every turn names the same session).
+  const session = traces.map((c) => ({
+    info: { ...toTraceInfo(c.summary), metadata: { ...c.summary.metadata, [MLFLOW_SESSION_KEY]: sessionId } },
+    data: { spans: spans?.get(c.traceId) ?? [] },
+    ...(assessments ? { assessments: assessments.get(c.traceId) ?? [] } : {}),
+  }));
+  return { args: { session } as JudgeCallArgs };
+}
+
+/** Valid HUMAN expectations of these traces with their metadata (session-scoped ones name the session there). */
+async function loadSessionExpectations(client: ClickHouseClient, traceIds: string[]): Promise<Map<string, Record<string, unknown>[]>> {
+  const rs = await client.query({
+    query: `SELECT TraceId, Name, Value, Metadata FROM gavel_assessments FINAL
+WHERE TraceId IN {ids:Array(String)} AND Kind = 'expectation' AND SourceType = 'HUMAN' AND Valid AND NOT Deleted ORDER BY CreatedAt`,
+    query_params: { ids: traceIds },
+    format: "JSONEachRow",
+  });
+  const out = new Map<string, Record<string, unknown>[]>();
+  for (const r of await rs.json<{ TraceId: string; Name: string; Value: string; Metadata: string }>()) {
+    let list = out.get(r.TraceId);
+    if (!list) out.set(r.TraceId, (list = []));
+    list.push({ kind: "expectation", name: r.Name, value: parsePayload(r.Value), valid: true, source: { sourceType: "HUMAN" }, metadata: parsePayload(r.Metadata) ?? {} });
   }
   return out;
 }

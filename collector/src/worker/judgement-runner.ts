@@ -1,9 +1,9 @@
-import { GavelConfigError, judgeFromJSON, LLMError, type Feedback, type Judge, type JudgeCallArgs, type RetryOptions } from "@gavel/judges";
+import { GavelConfigError, judgeFromJSON, LLMError, MLFLOW_SESSION_KEY, type Feedback, type Judge, type JudgeCallArgs, type RetryOptions } from "@gavel/judges";
 import { assessmentEventAttributes, assessmentSpan, monotonicNowNs } from "../assessments/assessment-span.js";
 import type { AssessmentJson } from "../assessments/assessment-types.js";
 import type { Store } from "../store/store.js";
 import type { ScorerVersion } from "../store/queries/scorers.js";
-import { judgeAssessmentId } from "./assessment-id.js";
+import { judgeAssessmentId, sessionAssessmentId } from "./assessment-id.js";
 import { AssessmentWriter } from "./assessment-writer.js";
 import type { Candidate } from "./candidates.js";
 import type { JudgeInput } from "./judge-input.js";
@@ -25,8 +25,14 @@ export type ScoringMode = "online" | "backfill";
 
 export interface ScoreTask {
   scorer: ScorerJudge;
+  /** The trace the assessment goes on: for a session, its first trace. */
   candidate: Candidate;
   input: JudgeInput;
+  /**
+   * A session-level judgement: the Feedback goes on the candidate (the session's first trace)
+   * with `mlflow.trace.session` in its metadata, under one id per session and judge version.
+   */
+  sessionId?: string;
   mode: ScoringMode;
   jobId?: string;
   /** Asked once a call slot is free; false drops the task (the judge was stopped or changed meanwhile). */
@@ -111,7 +117,7 @@ export class JudgementRunner {
 
   async run(task: ScoreTask): Promise<ScoreOutcome> {
     const { scorer, candidate: c, mode } = task;
-    const id = judgeAssessmentId(c.traceId, scorer.name, scorer.version);
+    const id = task.sessionId !== undefined ? sessionAssessmentId(task.sessionId, scorer.name, scorer.version) : judgeAssessmentId(c.traceId, scorer.name, scorer.version);
     if (this.inFlight.has(id)) return { kind: "skipped", reason: "in-flight" };
     this.inFlight.add(id);
     const model = scorer.judge.model;
@@ -201,7 +207,12 @@ export class JudgementRunner {
       kind: "feedback",
       value: fb.value ?? null,
       source: { sourceType: "LLM_JUDGE", sourceId: fb.source?.sourceId || scorer.judge.model },
-      metadata: { ...fb.metadata, scoring: task.mode, ...(task.jobId ? { jobId: task.jobId } : {}) },
+      metadata: {
+        ...fb.metadata,
+        scoring: task.mode,
+        ...(task.jobId ? { jobId: task.jobId } : {}),
+        ...(task.sessionId !== undefined ? { [MLFLOW_SESSION_KEY]: task.sessionId } : {}),
+      },
       valid: true,
       judgeVersion: scorer.version,
       createTimeMs: Date.now(),

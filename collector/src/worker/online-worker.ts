@@ -3,7 +3,8 @@ import type { Judge } from "@gavel/judges";
 import type { Store } from "../store/store.js";
 import { activeScorers, type ScorerVersion } from "../store/queries/scorers.js";
 import { countArrivals, findCandidates, type Candidate } from "./candidates.js";
-import { loadJudgeInputs } from "./judge-input.js";
+import { loadJudgeInputs, loadSessionInput } from "./judge-input.js";
+import { countSessionArrivals, findSessionCandidates, sessionTraces } from "./session-candidates.js";
 import type { JudgementRunner, ScorerJudge } from "./judgement-runner.js";
 import { sampleThreshold } from "./sampler.js";
 import type { WorkerSettings } from "./settings.js";
@@ -30,6 +31,10 @@ interface ActiveJudge extends ScorerJudge {
   dirty: boolean;
   lastCountAt: number;
   pausedUntil: number;
+  /** A `{{ conversation }}` judge: scores sessions, and `picked` holds session ids. */
+  sessionLevel: boolean;
+  /** When its sessions were last looked for. */
+  lastSessionPollAt: number;
 }
 
 const BROKEN_PAUSE_MS = 30_000;
@@ -190,6 +195,8 @@ export class OnlineWorker {
       dirty: false,
       lastCountAt: old?.lastCountAt ?? 0,
       pausedUntil: 0,
+      sessionLevel: judge.templateVariables.includes("conversation"),
+      lastSessionPollAt: 0,
     };
   }
 
@@ -220,6 +227,7 @@ export class OnlineWorker {
   }
 
   private async pollJudge(j: ActiveJudge): Promise<void> {
+    if (j.sessionLevel) return this.pollSessionJudge(j);
     const model = j.judge.model;
     const s = this.settings;
     const now = Date.now();
@@ -251,9 +259,49 @@ export class OnlineWorker {
     for (const c of batch) this.dispatch(j, c, inputs.get(c.traceId)!);
   }
 
-  private dispatch(j: ActiveJudge, c: Candidate, input: Parameters<JudgementRunner["run"]>[0]["input"]): void {
+  /**
+   * A `{{ conversation }}` judge: complete sessions (no span for GAVEL_SESSION_SETTLE_MS),
+   * sampled by session id, not scored by this version yet or with traces newer than its
+   * score. Each runs the judge once on the session's traces, oldest first, and its Feedback
+   * goes on the first trace. The grouped query runs at most every tenth of the settle period
+   * (between the poll interval and 10 s): a session cannot complete sooner than that.
+   */
+  private async pollSessionJudge(j: ActiveJudge): Promise<void> {
+    const s = this.settings;
+    const now = Date.now();
+    const every = Math.min(10_000, Math.max(s.pollMs, s.sessionSettleMs / 10));
+    if (!j.dirty && now - j.lastSessionPollAt < every) return;
+    j.lastSessionPollAt = now;
+    const fromMs = now - s.lookbackMs;
+    const base = { experimentId: j.experimentId, name: j.name, fromMs, settleMs: s.sessionSettleMs, threshold: j.threshold, shard: s.shard };
+    const counts = await countSessionArrivals(this.store.client, { ...base, afterMs: j.countedUntilMs });
+    j.countedUntilMs = counts.cutoffMs;
+    if (counts.seen > 0) this.metrics.sessionsSeen.inc({ judge: j.name }, counts.seen);
+    if (counts.sampled > 0) this.metrics.sessionsSampled.inc({ judge: j.name }, counts.sampled);
+
     const model = j.judge.model;
-    j.picked.add(c.traceId);
+    const room = Math.min(s.batch, this.capacity(model) - (this.pickedPerModel.get(model) ?? 0));
+    if (room <= 0) return;
+    j.dirty = false;
+    this.metrics.candidateQueries.inc({ judge: j.name });
+    const found = await findSessionCandidates(this.store.client, { ...base, version: j.version, exclude: [...j.picked], limit: room });
+    if (found.length === 0) return;
+    // Twice the window back, so a session that began before the window keeps its first trace as anchor.
+    const traces = await sessionTraces(this.store.client, { experimentId: j.experimentId, fromMs: fromMs - s.lookbackMs, sessionIds: found.map((f) => f.sessionId) });
+    for (const f of found) {
+      const list = traces.get(f.sessionId);
+      if (!list || list.length === 0) continue;
+      const input = await loadSessionInput(this.store.client, j.judge, f.sessionId, list);
+      // The lag metric counts from the session's completion: its last arrival plus the session settle.
+      const anchor = { ...list[0]!, lastSeenMs: f.lastSeenMs + s.sessionSettleMs - s.settleMs };
+      this.dispatch(j, anchor, input, f.sessionId);
+    }
+  }
+
+  private dispatch(j: ActiveJudge, c: Candidate, input: Parameters<JudgementRunner["run"]>[0]["input"], sessionId?: string): void {
+    const model = j.judge.model;
+    const key = sessionId ?? c.traceId;
+    j.picked.add(key);
     this.pickedPerModel.set(model, (this.pickedPerModel.get(model) ?? 0) + 1);
     const config = j.config;
     const task = this.runner
@@ -261,6 +309,7 @@ export class OnlineWorker {
         scorer: j,
         candidate: c,
         input,
+        ...(sessionId !== undefined ? { sessionId } : {}),
         mode: "online",
         signal: this.abort.signal,
         wanted: () => this.running && this.judges.get(j.key)?.config === config && !this.runner.writer.failing,
@@ -272,7 +321,7 @@ export class OnlineWorker {
           if (current) current.pausedUntil = Date.now() + BROKEN_PAUSE_MS;
           this.reportBroken(j.key, `judge "${j.name}" v${j.version} paused for ${BROKEN_PAUSE_MS / 1000} s: ${outcome.message}`);
         } else if (outcome.kind === "unstored") {
-          this.reportBroken(j.key, `judgement of trace ${c.traceId} by "${j.name}" not stored (${outcome.message}); it will be judged again.`);
+          this.reportBroken(j.key, `judgement of ${sessionId !== undefined ? `session ${sessionId}` : `trace ${c.traceId}`} by "${j.name}" not stored (${outcome.message}); it will be judged again.`);
         } else if (outcome.kind === "scored" || outcome.kind === "failed" || outcome.kind === "not-judged") {
           this.brokenLogged.delete(j.key);
         }
@@ -282,9 +331,9 @@ export class OnlineWorker {
           if (current) current.dirty = true;
         }
       })
-      .catch((err: unknown) => this.log(`scoring trace ${c.traceId} with "${j.name}" failed unexpectedly: ${(err as Error).stack ?? err}`))
+      .catch((err: unknown) => this.log(`scoring ${sessionId !== undefined ? `session ${sessionId}` : `trace ${c.traceId}`} with "${j.name}" failed unexpectedly: ${(err as Error).stack ?? err}`))
       .finally(() => {
-        j.picked.delete(c.traceId);
+        j.picked.delete(key);
         const n = (this.pickedPerModel.get(model) ?? 1) - 1;
         this.pickedPerModel.set(model, n);
         this.tasks.delete(task);
@@ -302,6 +351,6 @@ export class OnlineWorker {
   /** For the startup log. */
   describe(): string {
     const s = this.settings;
-    return `shard ${formatShard(s.shard)}, settle ${s.settleMs} ms, poll ${s.pollMs} ms, lookback ${Math.round(s.lookbackMs / 3_600_000)} h`;
+    return `shard ${formatShard(s.shard)}, settle ${s.settleMs} ms, session settle ${s.sessionSettleMs} ms, poll ${s.pollMs} ms, lookback ${Math.round(s.lookbackMs / 3_600_000)} h`;
   }
 }

@@ -16,6 +16,11 @@ export interface WorkerSettings {
   mode: "auto" | "on" | "off";
   /** GAVEL_SETTLE_MS: a trace is complete when no span arrived for this long (and its root has). */
   settleMs: number;
+  /**
+   * GAVEL_SESSION_SETTLE_MS: a session is complete when none of its traces received a span for
+   * this long; then its `{{ conversation }}` judges run.
+   */
+  sessionSettleMs: number;
   /** GAVEL_WORKER_POLL_MS: how often the worker looks for complete traces. */
   pollMs: number;
   /** GAVEL_WORKER_LOOKBACK: traces whose root started longer ago are left to `gavel backfill`. */
@@ -37,6 +42,7 @@ export interface WorkerSettings {
 export const DEFAULT_WORKER_SETTINGS: WorkerSettings = Object.freeze({
   mode: "auto",
   settleMs: 5000,
+  sessionSettleMs: 300_000,
   pollMs: 500,
   lookbackMs: 24 * 3_600_000,
   concurrency: { default: 32, byModel: new Map() },
@@ -109,6 +115,7 @@ export function loadWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
   return {
     mode,
     settleMs: whole(env, "GAVEL_SETTLE_MS", 0, 3_600_000) ?? d.settleMs,
+    sessionSettleMs: whole(env, "GAVEL_SESSION_SETTLE_MS", 0, 86_400_000) ?? d.sessionSettleMs,
     pollMs: whole(env, "GAVEL_WORKER_POLL_MS", 10, 600_000) ?? d.pollMs,
     lookbackMs,
     concurrency: { default: Number.isNaN(concurrency.default) ? d.concurrency.default : concurrency.default, byModel: concurrency.byModel },

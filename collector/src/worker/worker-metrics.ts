@@ -10,6 +10,8 @@ export interface WorkerMetrics {
   registry: MetricsRegistry;
   seen: Counter;
   sampled: Counter;
+  sessionsSeen: Counter;
+  sessionsSampled: Counter;
   scored: Counter;
   failed: Counter;
   lag: Histogram;
@@ -32,7 +34,9 @@ export function createWorkerMetrics(store?: Store): WorkerMetrics {
     registry: r,
     seen: r.counter("gavel_worker_traces_seen_total", "Complete traces of a judge's experiment (and this worker's shard) that the worker saw while running", ["judge"]),
     sampled: r.counter("gavel_worker_traces_sampled_total", "Seen traces the judge's sampler and filter selected", ["judge"]),
-    scored: r.counter("gavel_worker_traces_scored_total", "Judgements stored with a value (online and backfill)", ["judge", "model", "mode"]),
+    sessionsSeen: r.counter("gavel_worker_sessions_seen_total", "Complete sessions (no span for GAVEL_SESSION_SETTLE_MS) of a {{ conversation }} judge's experiment that the worker saw while running", ["judge"]),
+    sessionsSampled: r.counter("gavel_worker_sessions_sampled_total", "Seen sessions the judge's sampler selected (by session id)", ["judge"]),
+    scored: r.counter("gavel_worker_traces_scored_total", "Judgements stored with a value (online and backfill; a session-level judge counts one per session)", ["judge", "model", "mode"]),
     failed: r.counter(
       "gavel_worker_traces_failed_total",
       "Judgements that failed: stored as a Feedback with error (code = the LLM error), or not stored (CONFIG, STORE)",
