@@ -60,11 +60,13 @@ interface Row {
   Error: string;
   Metadata: string;
   JudgeVersion: number;
+  /** The assessment version (its write time, ns). */
+  V: string;
 }
 const assessments = (name: string, experimentId: string, final = true) =>
   sql<Row>(
     gavel!.url,
-    `SELECT TraceId, AssessmentId, Value, Error, Metadata, JudgeVersion FROM gavel_assessments ${final ? "FINAL" : ""}
+    `SELECT TraceId, AssessmentId, Value, Error, Metadata, JudgeVersion, toString(toUnixTimestamp64Nano(Version)) AS V FROM gavel_assessments ${final ? "FINAL" : ""}
 WHERE Name = {n:String} AND TraceId IN (SELECT TraceId FROM gavel_traces WHERE ExperimentId = {e:String}) ORDER BY Version`,
     { n: name, e: experimentId },
   );
@@ -90,11 +92,13 @@ describe("online scoring of session-level judges", () => {
     const turns = makeTraces(3, { "gavel.experiment_id": experimentId, [SESSION]: "chat-1" });
     ids = turns.map((t) => traceIdOf(t.root));
     anchor = anchorOf(turns);
+    let lastPostAt = 0;
     for (const t of turns) {
+      if (lastPostAt > 0) await sleep(300);
       await postSpans(gavel!.url, [t.root]);
-      await sleep(300);
+      // The collector stamped the turn's arrival before it answered, so at most this.
+      lastPostAt = Date.now();
     }
-    const lastPostAt = Date.now();
     // The trace-level judge scores each turn after 200 ms; the session judge waits for the session to settle.
     await eventually(async () => (await assessments("correct", experimentId)).length === 3, 10_000);
     // Not before the session settled, though every turn is complete and judged.
@@ -102,7 +106,8 @@ describe("online scoring of session-level judges", () => {
     expect(await assessments("coherence", experimentId)).toEqual([]);
     expect(conversationCalls()).toEqual([]);
     await eventually(async () => (await assessments("coherence", experimentId)).length > 0, 15_000);
-    expect(Date.now() - lastPostAt).toBeGreaterThanOrEqual(SESSION_SETTLE_MS - 100);
+    // Arrival + settle, less the request's round trip (arrival is stamped before the answer).
+    expect(Date.now() - lastPostAt).toBeGreaterThanOrEqual(SESSION_SETTLE_MS - 300);
     await sleep(1500);
 
     const rows = await assessments("coherence", experimentId, false);
@@ -183,25 +188,28 @@ describe("online scoring of session-level judges", () => {
 
   it("does not score a session again after a restart, and re-scores it when a new turn arrives", async () => {
     const calls = conversationCalls().length;
-    const stored = (await assessments("coherence", experimentId, false)).length;
+    const chat1 = async () => (await assessments("coherence", experimentId)).filter((r) => JSON.parse(r.Metadata)["mlflow.trace.session"] === "chat-1");
+    const [before] = await chat1();
+    expect(before).toBeDefined();
     await gavel!.stop();
     gavel = await startGavelProcess({ dataDir, env: env() });
     // Several session polls of the new process.
     await sleep(SESSION_SETTLE_MS);
     expect(conversationCalls().length).toBe(calls);
-    expect((await assessments("coherence", experimentId, false)).length).toBe(stored);
+    expect(await chat1()).toEqual([before]);
 
     // A fourth turn: once the session settles again, a new version of the same assessment.
     const [turn] = makeTraces(1, { "gavel.experiment_id": experimentId, [SESSION]: "chat-1" });
     await postSpans(gavel.url, [turn!.root]);
     await eventually(async () => conversationCalls().length > calls, 15_000);
-    await eventually(async () => (await assessments("coherence", experimentId, false)).length > stored, 5_000);
+    await eventually(async () => (await chat1()).some((r) => BigInt(r.V) > BigInt(before!.V)), 5_000);
     await sleep(1500);
     expect(conversationCalls().length).toBe(calls + 1);
-    const versions = (await assessments("coherence", experimentId, false)).filter((r) => JSON.parse(r.Metadata)["mlflow.trace.session"] === "chat-1");
-    expect(versions).toHaveLength(2);
-    expect(new Set(versions.map((r) => r.AssessmentId))).toEqual(new Set([sessionAssessmentId("chat-1", "coherence", 1)]));
-    expect(versions.every((r) => r.TraceId === anchor)).toBe(true);
+    // Replaced, not added: one assessment of the session (latest versions), same id, same first trace.
+    const after = await chat1();
+    expect(after).toHaveLength(1);
+    expect(after[0]!.AssessmentId).toBe(sessionAssessmentId("chat-1", "coherence", 1));
+    expect(after[0]!.TraceId).toBe(anchor);
     const latest = (await assessments("coherence", experimentId)).filter((r) => r.TraceId === anchor);
     expect(latest).toHaveLength(1);
     const body = JSON.stringify(sim.requests.filter((r) => JSON.stringify(r.body).includes("<conversation>")).at(-1)!.body);
