@@ -39,12 +39,12 @@ function toCandidate(r: Row): Candidate {
  * Never scored: the judges' own LLM traces, evaluate()'s traces (marked on their root), and
  * any trace of a run of kind "evaluation" (in case an instrumentation did not mark its root).
  */
-function eligible(experiment: string): string {
+export function eligible(experiment: string): string {
   return `NOT t.IsJudge AND NOT t.IsEvaluation
   AND (t.RunId = '' OR t.RunId NOT IN (SELECT RunId FROM gavel_runs WHERE ExperimentId = ${experiment} AND Kind = 'evaluation'))`;
 }
 
-const msParam = (p: ParamBag, ms: number) => `fromUnixTimestamp64Milli(${p.add("Int64", Math.floor(ms))})`;
+export const msParam = (p: ParamBag, ms: number) => `fromUnixTimestamp64Milli(${p.add("Int64", Math.floor(ms))})`;
 
 /**
  * Arrival-time join with the traces that received a span after `since` (epoch for the others).
@@ -53,11 +53,12 @@ const msParam = (p: ParamBag, ms: number) => `fromUnixTimestamp64Milli(${p.add("
  * older parts (schema.ts, gavelTraceActivityLastSeenIndex): the poll no longer joins every
  * trace of the lookback window.
  */
-function recentActivityJoin(since: string): string {
+export function recentActivityJoin(since: string): string {
   return `LEFT JOIN (SELECT g.TraceId AS TraceId, max(g.LastSeen) AS LastSeen FROM gavel_trace_activity AS g WHERE g.LastSeen > ${since} GROUP BY g.TraceId) AS a
   ON a.TraceId = t.TraceId`;
 }
-const LAST_SEEN = "greatest(t.InsertedAt, a.LastSeen)";
+/** When a trace last received a span, with recentActivityJoin. */
+export const LAST_SEEN = "greatest(t.InsertedAt, a.LastSeen)";
 
 export interface JudgeRef {
   experimentId: string;

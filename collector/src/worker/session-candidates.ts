@@ -14,9 +14,8 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { ParamBag } from "../search/filter-compiler.js";
 import { TRACE_SUMMARY_COLUMNS, type TraceSummary } from "../store/queries/trace-summary.js";
 import { sessionAssessmentIdSql } from "./assessment-id.js";
-import type { Candidate } from "./candidates.js";
+import { eligible, LAST_SEEN, msParam, recentActivityJoin, type Candidate, type CandidateQuery } from "./candidates.js";
 import { SAMPLE_SCALE, sampledSql, shardSql } from "./sampler.js";
-import type { Shard } from "./shard.js";
 
 /** The session id of a gavel_traces row; '' when it has none. */
 export const TRACE_SESSION_SQL = "t.SessionId";
@@ -24,12 +23,6 @@ export const TRACE_SESSION_SQL = "t.SessionId";
 /** At most this many traces of one session go to a judge (the session REST answer's limit too). */
 export const MAX_SESSION_TRACES = 500;
 
-const msParam = (p: ParamBag, ms: number) => `fromUnixTimestamp64Milli(${p.add("Int64", Math.floor(ms))})`;
-
-function eligible(experiment: string): string {
-  return `NOT t.IsJudge AND NOT t.IsEvaluation
-  AND (t.RunId = '' OR t.RunId NOT IN (SELECT RunId FROM gavel_runs WHERE ExperimentId = ${experiment} AND Kind = 'evaluation'))`;
-}
 
 export interface SessionCandidate {
   sessionId: string;
@@ -39,20 +32,12 @@ export interface SessionCandidate {
   rescore: boolean;
 }
 
-export interface SessionQuery {
-  experimentId: string;
-  name: string;
-  version: number;
-  /** Sessions whose traces all started before this (unix ms) are out of the window. */
-  fromMs: number;
-  settleMs: number;
-  /** sampleThreshold(rate) over the session id; SAMPLE_SCALE for every session. */
-  threshold: number;
-  shard: Shard;
-  /** Session ids already picked. */
-  exclude: string[];
-  limit: number;
-}
+/**
+ * The trace candidates' query, for sessions: sessions whose traces all started before `fromMs`
+ * are out of the window, the sample threshold and the shard apply to the session id, and
+ * `exclude` holds session ids already picked. A session judge has no filter.
+ */
+export type SessionQuery = Omit<CandidateQuery, "filter">;
 
 /**
  * Complete, sampled sessions that have no assessment of this judge version, or whose newest
@@ -75,10 +60,10 @@ export async function findSessionCandidates(client: ClickHouseClient, q: Session
   const rs = await client.query({
     query: `SELECT s.SessionId AS sessionId, toString(toUnixTimestamp64Milli(s.SessionLastSeen)) AS lastSeenMs, a.AssessmentId != '' AS rescore
 FROM (
-  SELECT ${TRACE_SESSION_SQL} AS SessionId, min(t.Timestamp) AS First, max(greatest(t.InsertedAt, g.LastSeen)) AS SessionLastSeen,
+  SELECT ${TRACE_SESSION_SQL} AS SessionId, min(t.Timestamp) AS First, max(${LAST_SEEN}) AS SessionLastSeen,
     max(t.InsertedAt) AS LastTraceAt, ${sessionAssessmentIdSql("SessionId", name, version)} AS Aid
   FROM gavel_traces AS t
-  LEFT JOIN (SELECT ga.TraceId AS TraceId, max(ga.LastSeen) AS LastSeen FROM gavel_trace_activity AS ga WHERE ga.LastSeen > ${cutoff} GROUP BY ga.TraceId) AS g ON g.TraceId = t.TraceId
+  ${recentActivityJoin(cutoff)}
   WHERE ${conds.join("\n    AND ")}
   GROUP BY SessionId
   HAVING SessionLastSeen <= ${cutoff}
@@ -129,9 +114,9 @@ export async function countSessionArrivals(
   const sampled = q.threshold < SAMPLE_SCALE ? sampledSql("SessionId", name, p.add("UInt32", q.threshold)) : "1";
   const rs = await client.query({
     query: `SELECT count() AS seen, countIf(${sampled}) AS sampled, toString(toUnixTimestamp64Milli(${cutoff})) AS c FROM (
-  SELECT ${TRACE_SESSION_SQL} AS SessionId, max(greatest(t.InsertedAt, g.LastSeen)) AS SessionLastSeen
+  SELECT ${TRACE_SESSION_SQL} AS SessionId, max(${LAST_SEEN}) AS SessionLastSeen
   FROM gavel_traces AS t
-  LEFT JOIN (SELECT ga.TraceId AS TraceId, max(ga.LastSeen) AS LastSeen FROM gavel_trace_activity AS ga WHERE ga.LastSeen > ${after} GROUP BY ga.TraceId) AS g ON g.TraceId = t.TraceId
+  ${recentActivityJoin(after)}
   WHERE ${conds.join("\n    AND ")}
   GROUP BY SessionId
   HAVING SessionLastSeen > ${after} AND SessionLastSeen <= ${cutoff}
