@@ -43,11 +43,14 @@ export function makeTraces(n: number, attrs: Record<string, string>, children = 
   const p = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": "worker-test" }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const tracer = p.getTracer("worker-test");
   const out: { root: ReadableSpan; children: ReadableSpan[] }[] = [];
+  // Trace i starts i ms after trace 0 (all in the past), so their order by start time is their
+  // order here even at the millisecond resolution a session's turns are ordered by.
+  const t0 = Date.now() - n - 1;
   for (let i = 0; i < n; i++) {
     const payloads = withPayloads ? { "gavel.inputs": JSON.stringify({ question: `question ${i}` }), "gavel.outputs": JSON.stringify({ answer: `answer ${i}` }) } : {};
-    const root = tracer.startSpan(`request-${i}`, { attributes: { ...attrs, ...payloads } });
+    const root = tracer.startSpan(`request-${i}`, { attributes: { ...attrs, ...payloads }, startTime: t0 + i });
     const ctx = trace.setSpan(ROOT_CONTEXT, root);
-    for (let c = 0; c < children; c++) tracer.startSpan(`step-${c}`, { attributes: attrs }, ctx).end();
+    for (let c = 0; c < children; c++) tracer.startSpan(`step-${c}`, { attributes: attrs, startTime: t0 + i }, ctx).end();
     root.end();
     const spans = exporter.getFinishedSpans();
     exporter.reset();
