@@ -7,8 +7,16 @@
  * same store. Gavel's additions to `otel_traces` are MATERIALIZED columns added with
  * ALTER, which keeps exporter inserts (they name their columns) working.
  */
-import { ATTR_TRACE_START, ATTR_TRACE_STATUS, TRACE_METADATA_SQL, TRACE_NAME_SQL, TRACE_TAGS_SQL, textFieldSql, tokenFieldSql } from "@gavel/conventions";
-import { SESSION_ID_SQL } from "./queries/sessions.js";
+import {
+  ATTR_TRACE_START,
+  ATTR_TRACE_STATUS,
+  TRACE_METADATA_SQL,
+  TRACE_NAME_SQL,
+  TRACE_SESSION_SQL,
+  TRACE_TAGS_SQL,
+  textFieldSql,
+  tokenFieldSql,
+} from "@gavel/conventions";
 
 export interface TableDef {
   kind: "table";
@@ -210,7 +218,7 @@ export const gavelTracesMvSessions: ViewDef = {
   replace: true,
   select: gavelTracesMv.select.replace(
     "  SpanAttributes['gavel.evaluation'] = 'true' AS IsEvaluation\n",
-    `  SpanAttributes['gavel.evaluation'] = 'true' AS IsEvaluation,\n  ${SESSION_ID_SQL} AS SessionId\n`,
+    `  SpanAttributes['gavel.evaluation'] = 'true' AS IsEvaluation,\n  ${TRACE_SESSION_SQL} AS SessionId\n`,
   ),
 };
 

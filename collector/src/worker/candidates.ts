@@ -46,6 +46,9 @@ export function eligible(experiment: string): string {
 
 export const msParam = (p: ParamBag, ms: number) => `fromUnixTimestamp64Milli(${p.add("Int64", Math.floor(ms))})`;
 
+/** Server time less the settle period: what arrived before it has settled. */
+export const cutoffSql = (p: ParamBag, settleMs: number) => `now64(3) - toIntervalMillisecond(${p.add("UInt32", settleMs)})`;
+
 /**
  * Arrival-time join with the traces that received a span after `since` (epoch for the others).
  * Only those can change the answer of `greatest(InsertedAt, LastSeen) > since`, and they are
@@ -87,7 +90,7 @@ export async function findCandidates(client: ClickHouseClient, q: CandidateQuery
   const name = p.add("String", q.name);
   const version = p.add("UInt32", q.version);
   const filter = compileTraceFilter(q.filter ?? undefined, p);
-  const cutoff = `now64(3) - toIntervalMillisecond(${p.add("UInt32", q.settleMs)})`;
+  const cutoff = cutoffSql(p, q.settleMs);
   const conds = [`t.ExperimentId = ${e} AND t.Timestamp >= ${from}`, eligible(e), `${LAST_SEEN} <= ${cutoff}`];
   if (q.threshold < SAMPLE_SCALE) conds.push(sampledSql("t.TraceId", name, p.add("UInt32", q.threshold)));
   if (q.shard.count > 1) conds.push(shardSql("t.TraceId", p.add("UInt32", q.shard.count), p.add("UInt32", q.shard.index)));
@@ -139,6 +142,13 @@ export interface ArrivalCounts {
   cutoffMs: number;
 }
 
+/** The first count of a worker: nothing seen yet, only the cutoff to count from next time. */
+export async function startCounting(client: ClickHouseClient, p: ParamBag, cutoff: string): Promise<ArrivalCounts> {
+  const rs = await client.query({ query: `SELECT toString(toUnixTimestamp64Milli(${cutoff})) AS c`, query_params: p.values, format: "JSONEachRow" });
+  const [r] = await rs.json<{ c: string }>();
+  return { seen: 0, sampled: 0, cutoffMs: Number(r!.c) };
+}
+
 /**
  * Traces that became complete in (afterMs, now - settle]: how many the worker saw, and how
  * many of those its sampler and filter selected. Without `afterMs` only the cutoff is read,
@@ -149,13 +159,8 @@ export async function countArrivals(
   q: Omit<CandidateQuery, "exclude" | "limit"> & { afterMs: number | undefined },
 ): Promise<ArrivalCounts> {
   const p = new ParamBag("w");
-  const settle = p.add("UInt32", q.settleMs);
-  const cutoff = `now64(3) - toIntervalMillisecond(${settle})`;
-  if (q.afterMs === undefined) {
-    const rs = await client.query({ query: `SELECT toString(toUnixTimestamp64Milli(${cutoff})) AS c`, query_params: p.values, format: "JSONEachRow" });
-    const [r] = await rs.json<{ c: string }>();
-    return { seen: 0, sampled: 0, cutoffMs: Number(r!.c) };
-  }
+  const cutoff = cutoffSql(p, q.settleMs);
+  if (q.afterMs === undefined) return startCounting(client, p, cutoff);
   const e = p.add("String", q.experimentId);
   const from = msParam(p, q.fromMs);
   const name = p.add("String", q.name);

@@ -47,16 +47,28 @@ export async function loadJudgeInputs(client: ClickHouseClient, judge: Judge, ba
   return out;
 }
 
-/** Valid HUMAN expectations per trace as `{ name: value }` (as MLflow); the newest wins when a name repeats. */
-async function loadExpectations(client: ClickHouseClient, traceIds: string[]): Promise<Map<string, Record<string, unknown>>> {
+interface ExpectationRow {
+  TraceId: string;
+  Name: string;
+  Value: string;
+  Metadata: string;
+}
+
+/** The valid HUMAN expectation assessments of these traces, oldest first. */
+async function humanExpectations(client: ClickHouseClient, traceIds: string[]): Promise<ExpectationRow[]> {
   const rs = await client.query({
-    query: `SELECT TraceId, Name, Value FROM gavel_assessments FINAL
+    query: `SELECT TraceId, Name, Value, Metadata FROM gavel_assessments FINAL
 WHERE TraceId IN {ids:Array(String)} AND Kind = 'expectation' AND SourceType = 'HUMAN' AND Valid AND NOT Deleted ORDER BY CreatedAt`,
     query_params: { ids: traceIds },
     format: "JSONEachRow",
   });
+  return rs.json<ExpectationRow>();
+}
+
+/** Valid HUMAN expectations per trace as `{ name: value }` (as MLflow); the newest wins when a name repeats. */
+async function loadExpectations(client: ClickHouseClient, traceIds: string[]): Promise<Map<string, Record<string, unknown>>> {
   const out = new Map<string, Record<string, unknown>>();
-  for (const r of await rs.json<{ TraceId: string; Name: string; Value: string }>()) {
+  for (const r of await humanExpectations(client, traceIds)) {
     let m = out.get(r.TraceId);
     if (!m) out.set(r.TraceId, (m = {}));
     m[r.Name] = parsePayload(r.Value);
@@ -89,14 +101,8 @@ export async function loadSessionInput(client: ClickHouseClient, judge: Judge, s
 
 /** Valid HUMAN expectations of these traces with their metadata (session-scoped ones name the session there). */
 async function loadSessionExpectations(client: ClickHouseClient, traceIds: string[]): Promise<Map<string, Record<string, unknown>[]>> {
-  const rs = await client.query({
-    query: `SELECT TraceId, Name, Value, Metadata FROM gavel_assessments FINAL
-WHERE TraceId IN {ids:Array(String)} AND Kind = 'expectation' AND SourceType = 'HUMAN' AND Valid AND NOT Deleted ORDER BY CreatedAt`,
-    query_params: { ids: traceIds },
-    format: "JSONEachRow",
-  });
   const out = new Map<string, Record<string, unknown>[]>();
-  for (const r of await rs.json<{ TraceId: string; Name: string; Value: string; Metadata: string }>()) {
+  for (const r of await humanExpectations(client, traceIds)) {
     let list = out.get(r.TraceId);
     if (!list) out.set(r.TraceId, (list = []));
     list.push({ kind: "expectation", name: r.Name, value: parsePayload(r.Value), valid: true, source: { sourceType: "HUMAN" }, metadata: parsePayload(r.Metadata) ?? {} });

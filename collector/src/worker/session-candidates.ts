@@ -14,7 +14,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { ParamBag } from "../search/filter-compiler.js";
 import { TRACE_SUMMARY_COLUMNS, type TraceSummary } from "../store/queries/trace-summary.js";
 import { sessionAssessmentIdSql } from "./assessment-id.js";
-import { eligible, LAST_SEEN, msParam, recentActivityJoin, type Candidate, type CandidateQuery } from "./candidates.js";
+import { cutoffSql, eligible, LAST_SEEN, msParam, recentActivityJoin, startCounting, type ArrivalCounts, type Candidate, type CandidateQuery } from "./candidates.js";
 import { SAMPLE_SCALE, sampledSql, shardSql } from "./sampler.js";
 
 /** The session id of a gavel_traces row; '' when it has none. */
@@ -22,7 +22,6 @@ export const TRACE_SESSION_SQL = "t.SessionId";
 
 /** At most this many traces of one session go to a judge (the session REST answer's limit too). */
 export const MAX_SESSION_TRACES = 500;
-
 
 export interface SessionCandidate {
   sessionId: string;
@@ -52,7 +51,7 @@ export async function findSessionCandidates(client: ClickHouseClient, q: Session
   const from = msParam(p, q.fromMs);
   const name = p.add("String", q.name);
   const version = p.add("UInt32", q.version);
-  const cutoff = `now64(3) - toIntervalMillisecond(${p.add("UInt32", q.settleMs)})`;
+  const cutoff = cutoffSql(p, q.settleMs);
   const conds = [`t.ExperimentId = ${e} AND t.Timestamp >= ${from}`, `${TRACE_SESSION_SQL} != ''`, eligible(e)];
   if (q.threshold < SAMPLE_SCALE) conds.push(sampledSql(TRACE_SESSION_SQL, name, p.add("UInt32", q.threshold)));
   if (q.shard.count > 1) conds.push(shardSql(TRACE_SESSION_SQL, p.add("UInt32", q.shard.count), p.add("UInt32", q.shard.index)));
@@ -85,12 +84,6 @@ LIMIT ${p.add("UInt32", q.limit)}`,
   }));
 }
 
-export interface SessionArrivals {
-  seen: number;
-  sampled: number;
-  cutoffMs: number;
-}
-
 /**
  * Sessions that became complete in (afterMs, now - settle]: how many the worker saw, and how
  * many of those the sampler selected. Without `afterMs` only the cutoff is read.
@@ -98,14 +91,10 @@ export interface SessionArrivals {
 export async function countSessionArrivals(
   client: ClickHouseClient,
   q: Omit<SessionQuery, "exclude" | "limit" | "version"> & { afterMs: number | undefined },
-): Promise<SessionArrivals> {
+): Promise<ArrivalCounts> {
   const p = new ParamBag("s");
-  const cutoff = `now64(3) - toIntervalMillisecond(${p.add("UInt32", q.settleMs)})`;
-  if (q.afterMs === undefined) {
-    const rs = await client.query({ query: `SELECT toString(toUnixTimestamp64Milli(${cutoff})) AS c`, query_params: p.values, format: "JSONEachRow" });
-    const [r] = await rs.json<{ c: string }>();
-    return { seen: 0, sampled: 0, cutoffMs: Number(r!.c) };
-  }
+  const cutoff = cutoffSql(p, q.settleMs);
+  if (q.afterMs === undefined) return startCounting(client, p, cutoff);
   const e = p.add("String", q.experimentId);
   const name = p.add("String", q.name);
   const after = msParam(p, q.afterMs);

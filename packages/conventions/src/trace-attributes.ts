@@ -64,6 +64,9 @@ const underPrefixSql = (prefix: string) =>
 /** The trace's name from a root span row: the first trace-name attribute, else the span's name. */
 export const TRACE_NAME_SQL = `if(${firstAttributeSql(TRACE_NAME_ATTRIBUTES)} != '', ${firstAttributeSql(TRACE_NAME_ATTRIBUTES)}, SpanName)`;
 
+/** The trace's session id from a root span row (TRACE_SESSION_ATTRIBUTES); '' when it has none. */
+export const TRACE_SESSION_SQL = firstAttributeSql(TRACE_SESSION_ATTRIBUTES);
+
 /** The trace's tags from a root span row: Langfuse's labels (value ''), then `gavel.tag.<key>`, which win. */
 export const TRACE_TAGS_SQL = `mapUpdate(
     CAST(arrayMap(t -> (t, ''), arrayFilter(t -> t != '', JSONExtract(SpanAttributes[${sqlString(LANGFUSE_TRACE_TAGS)}], 'Array(String)'))), 'Map(String, String)'),
@@ -75,5 +78,5 @@ export const TRACE_TAGS_SQL = `mapUpdate(
  */
 export const TRACE_METADATA_SQL = `mapUpdate(mapUpdate(
     CAST(${underPrefixSql(LANGFUSE_TRACE_METADATA_PREFIX)}, 'Map(String, String)'),
-    mapFilter((k, v) -> v != '', map(${sqlString(MLFLOW_TRACE_SESSION)}, ${firstAttributeSql(TRACE_SESSION_ATTRIBUTES)}, ${sqlString(MLFLOW_TRACE_USER)}, ${firstAttributeSql(TRACE_USER_ATTRIBUTES)}))),
+    mapFilter((k, v) -> v != '', map(${sqlString(MLFLOW_TRACE_SESSION)}, ${TRACE_SESSION_SQL}, ${sqlString(MLFLOW_TRACE_USER)}, ${firstAttributeSql(TRACE_USER_ATTRIBUTES)}))),
     CAST(${underPrefixSql(ATTR_METADATA_PREFIX)}, 'Map(String, String)'))`;

@@ -23,6 +23,7 @@ import { DEFAULT_EXPERIMENT_ID, endRun, linkTracesToRun, MAX_TRACES_PER_LINK } f
 import { flush, init } from "./init.js";
 import { liveProcessors } from "./processor.js";
 import { getTrace } from "./search.js";
+import { compareTurns } from "./sessions.js";
 import { finishError, finishOk, setPayload, TRACER_NAME } from "./trace.js";
 import { Trace, type TraceJson, type TraceSpan, type TraceStatus } from "./trace-object.js";
 
@@ -443,12 +444,17 @@ function resultRow(traceId: string, row: PreparedRow, outputs: unknown, predictE
   const r: EvalResultRow = { traceId, inputs: row.inputs, outputs };
   if (row.expectations !== undefined) r.expectations = row.expectations;
   if (predictError) r.error = predictError.message;
+  addFeedbackColumns(r, feedbacks);
+  return r;
+}
+
+/** A scorer's columns in a results row: `<name>/value`, `<name>/rationale`, and `<name>/error` when it failed. */
+function addFeedbackColumns(r: EvalResultRow, feedbacks: Feedback[]): void {
   for (const fb of feedbacks) {
     r[`${fb.name}/value`] = fb.value;
     r[`${fb.name}/rationale`] = fb.rationale ?? null;
     if (fb.error) r[`${fb.name}/error`] = `${fb.error.code}: ${fb.error.message}`;
   }
-  return r;
 }
 
 async function evaluateRow(
@@ -528,7 +534,7 @@ function sessionsOf(rows: PreparedRow[]): Map<string, Trace[]> {
     if (sid === undefined) continue;
     groups.set(sid, [...(groups.get(sid) ?? []), row.trace]);
   }
-  for (const list of groups.values()) list.sort((a, b) => a.info.timestampMs - b.info.timestampMs || (a.info.traceId < b.info.traceId ? -1 : 1));
+  for (const list of groups.values()) list.sort(compareTurns);
   return groups;
 }
 
@@ -677,11 +683,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
     const row = evalResults.find((r) => r.traceId === so.traceId);
     if (!row) continue;
     row.sessionId = so.sessionId;
-    for (const fb of so.feedbacks) {
-      row[`${fb.name}/value`] = fb.value;
-      row[`${fb.name}/rationale`] = fb.rationale ?? null;
-      if (fb.error) row[`${fb.name}/error`] = `${fb.error.code}: ${fb.error.message}`;
-    }
+    addFeedbackColumns(row, so.feedbacks);
   }
   return { runId: run.runId, runName: run.name, experimentId, metrics, tables: { evalResults } };
 }

@@ -51,9 +51,14 @@ export async function getSession(o: { experimentId?: string; sessionId: string }
   return Object.assign(traces, { sessionId: r.sessionId, assessments: r.assessments ?? [] });
 }
 
+/** A session's order, as MLflow's evaluate() groups it: earliest start first, trace id breaks a tie. */
+export function compareTurns(a: Trace, b: Trace): number {
+  return a.info.timestampMs - b.info.timestampMs || (a.info.traceId < b.info.traceId ? -1 : 1);
+}
+
 /**
  * The trace a session-level assessment is stored on, and the session's id: as MLflow's
- * evaluate() does, the session's first trace (earliest start; trace id breaks a tie).
+ * evaluate() does, the session's first trace (compareTurns).
  */
 export function sessionAnchor(session: readonly Trace[]): { traceId: string; sessionId: string } {
   if (!Array.isArray(session) || session.length === 0) {
@@ -67,7 +72,7 @@ export function sessionAnchor(session: readonly Trace[]): { traceId: string; ses
         .join(", ")}.`,
     );
   }
-  const first = [...session].sort((a, b) => a.info.timestampMs - b.info.timestampMs || (a.info.traceId < b.info.traceId ? -1 : 1))[0]!;
+  const first = [...session].sort(compareTurns)[0]!;
   return { traceId: first.info.traceId, sessionId: [...ids][0]! };
 }
 

@@ -7,12 +7,10 @@
  * `gen_ai.conversation.id`.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import { TRACE_SESSION_ATTRIBUTES, firstAttributeSql } from "@gavel/conventions";
+import { TRACE_SESSION_SQL } from "@gavel/conventions";
 
-/** The session id of a root span in otel_traces; '' when it has none. */
-export const SESSION_ID_SQL = firstAttributeSql(TRACE_SESSION_ATTRIBUTES);
 
-const ROOTS = `SELECT TraceId, Timestamp, ${SESSION_ID_SQL} AS SessionId FROM otel_traces
+const ROOTS = `SELECT TraceId, Timestamp, ${TRACE_SESSION_SQL} AS SessionId FROM otel_traces
   WHERE ExperimentId = {e:String} AND ParentSpanId = '' AND SpanAttributes['gavel.assessment_span'] != 'true'
     AND SpanAttributes['gavel.judge'] != 'true'`;
 
