@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStoreClient, type StoreClient } from "../store/clickhouse.js";
 import { migrate } from "../store/migrations.js";
 import { reviewQueue } from "./review-queue.js";
+import { recordQueries } from "../../../test/support/query-recorder.js";
 
 const hex = (s: string, len: number) => createHash("sha256").update(s).digest("hex").slice(0, len);
 const tid = (n: string) => hex(`trace:${n}`, 32);
@@ -106,16 +107,9 @@ describe("reviewQueue: an experiment's judged traces", () => {
   });
 
   it("orders an experiment whose assessments all know their traces without reading its trace list, the same way", async () => {
-    const traceListReads: string[] = [];
-    const watching = new Proxy(client, {
-      get(target, prop, receiver) {
-        if (prop !== "query") return Reflect.get(target, prop, receiver);
-        return (arg: { query: string }) => {
-          if (/FROM gavel_traces AS t\s+WHERE t\.ExperimentId = \{q\d+:String\} AND NOT t\.IsJudge/.test(arg.query)) traceListReads.push(arg.query);
-          return target.query(arg as never);
-        };
-      },
-    });
+    const { client: watching, seen: traceListReads } = recordQueries(client, (sql) =>
+      /FROM gavel_traces AS t\s+WHERE t\.ExperimentId = \{q\d+:String\} AND NOT t\.IsJudge/.test(sql),
+    );
     const q = await reviewQueue(watching, { experimentId: "e3" });
     // H failed; then J, the rarer value (poor, 1 of 3); then newest first.
     expect(q.items.map((i) => [i.traceId, i.reason])).toEqual([

@@ -19,6 +19,7 @@ import {
   type TraceSearchRequest,
   type TraceSummaryRow,
 } from "./trace-search.js";
+import { recordQueries } from "../../../test/support/query-recorder.js";
 
 const B = 1_700_000_000_000n; // ms
 const ns = (ms: bigint, extraNs = 0n) => ms * 1_000_000n + extraNs;
@@ -629,16 +630,7 @@ describe("searchTraceSummaries: newest first over span conditions, in time windo
 
   it("the first page of a rare match reaches back past every window; a common one reads only the newest day's spans", async () => {
     // Count the span scans each search runs, and the windows they were cut to.
-    const scans: string[] = [];
-    const counting = new Proxy(client, {
-      get(target, prop, receiver) {
-        if (prop !== "query") return Reflect.get(target, prop, receiver);
-        return (arg: { query: string }) => {
-          if (arg.query.includes("FROM otel_traces WHERE Timestamp >=")) scans.push(arg.query);
-          return target.query(arg as never);
-        };
-      },
-    });
+    const { client: counting, seen: scans } = recordQueries(client, (sql) => sql.includes("FROM otel_traces WHERE Timestamp >="));
     const rare = await searchTraceSummaries(counting, { experimentIds: ["win"], filter: "trace.text LIKE '%zebra%' AND span.attributes.model = 'm1'", maxResults: 50 });
     expect(rare.rows.map((r) => r.traceId)).toEqual(expected((i) => i % 21 === 0));
     expect(rare.nextPageToken).toBeUndefined();
