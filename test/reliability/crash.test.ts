@@ -27,7 +27,9 @@ function audit(ledger: Ledger, stored: Map<number, number>, spans: number) {
 
 describe("crashes and shutdowns during sustained ingest", () => {
   it("SIGKILL mid-ingest: after a restart every acknowledged span is in ClickHouse", async () => {
-    gavel = await startGavelProcess({ dataDir });
+    // Every request that has to wait behind an insert is acknowledged once it is in the ingest
+    // log (store/ingest-log.ts), so the kill lands on acknowledged spans not stored yet.
+    gavel = await startGavelProcess({ dataDir, env: { GAVEL_ACK_LOGGED_ROWS: "1" } });
     const bodies = new RequestBodies(SPANS);
     const ledger = new Ledger();
     let killed = false;
@@ -36,6 +38,8 @@ describe("crashes and shutdowns during sustained ingest", () => {
     const t0 = Date.now();
     // Sustained load for a while, then the kill lands while requests are in flight.
     while (Date.now() - t0 < 6000 || ledger.inFlight.size === 0) await sleep(20);
+    const metrics = await (await fetch(`${gavel.url}/metrics`)).text();
+    const loggedAcks = Number(/^gavel_ingest_logged_acks_total (\d+)$/m.exec(metrics)?.[1]);
     const inFlightAtKill = [...ledger.inFlight];
     const ackedAtKill = ledger.acked.size;
     gavel.proc.kill("SIGKILL");
@@ -51,13 +55,14 @@ describe("crashes and shutdowns during sustained ingest", () => {
     const storedSpans = [...stored.values()].reduce((x, y) => x + y, 0);
     console.log(
       `[crash] SIGKILL after ${seconds.toFixed(1)} s of ingest (${SENDERS} senders, ${SPANS} spans/request): ` +
-        `${ledger.acked.size} requests (${ledger.acked.size * SPANS} spans) acknowledged, ${(ledger.acked.size * SPANS / seconds).toFixed(0)} spans/s; ` +
+        `${ledger.acked.size} requests (${ledger.acked.size * SPANS} spans) acknowledged (${loggedAcks} of them once logged, before their insert), ${(ledger.acked.size * SPANS / seconds).toFixed(0)} spans/s; ` +
         `${inFlightAtKill.length} requests in flight at the kill, ${a.unackedStored.length} of them stored anyway; ` +
         `after restart ${storedSpans} spans stored, acknowledged but lost: ${a.lost.length * SPANS}, duplicated requests: ${a.duplicated.length}, ` +
         `partially stored requests: ${a.partial.length}; answers ${ledger.statusSummary()}; collector peak RSS ${mib(rss.peak)}`,
     );
     expect(code).toBeNull(); // killed by the signal, not exited
     expect(ackedAtKill).toBeGreaterThan(0);
+    expect(loggedAcks).toBeGreaterThan(0);
     expect(a.lost).toEqual([]);
     expect(a.duplicated).toEqual([]);
     expect(a.partial).toEqual([]);

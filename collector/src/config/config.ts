@@ -21,6 +21,13 @@ export interface GavelConfig {
   batchRows: number;
   /** How long the writer waits to fill a batch while an insert is already running. */
   batchWaitMs: number;
+  /**
+   * Rows waiting behind the insert in progress from which OTLP requests are acknowledged once
+   * they are in the ingest log instead of once stored (GAVEL_ACK_LOGGED_ROWS; 0 = never).
+   */
+  ackLoggedRows: number;
+  /** The ingest log's directory (GAVEL_INGEST_LOG_DIR; embedded store: `<data dir>/ingest-log`; none = no log). */
+  ingestLogDir?: string;
   /** Resends of an acknowledged OTLP request are answered without storing them again (store/request-dedup.ts). */
   dedup: { windowSeconds: number; maxRequests: number };
   sql: {
@@ -65,6 +72,8 @@ const envSchema = z.object({
   GAVEL_MAX_QUEUED_ROWS: intFrom("GAVEL_MAX_QUEUED_ROWS", 1, 10_000_000).optional(),
   GAVEL_BATCH_ROWS: intFrom("GAVEL_BATCH_ROWS", 1, 1_000_000).optional(),
   GAVEL_BATCH_WAIT_MS: intFrom("GAVEL_BATCH_WAIT_MS", 0, 60_000).optional(),
+  GAVEL_ACK_LOGGED_ROWS: intFrom("GAVEL_ACK_LOGGED_ROWS", 0, 1_000_000).optional(),
+  GAVEL_INGEST_LOG_DIR: z.string().min(1).optional(),
   GAVEL_DEDUP_WINDOW_SECONDS: intFrom("GAVEL_DEDUP_WINDOW_SECONDS", 0, 86_400).optional(),
   GAVEL_DEDUP_MAX_REQUESTS: intFrom("GAVEL_DEDUP_MAX_REQUESTS", 0, 10_000_000).optional(),
   GAVEL_SQL_MAX_EXECUTION_SECONDS: intFrom("GAVEL_SQL_MAX_EXECUTION_SECONDS", 1, 3600).optional(),
@@ -121,6 +130,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     maxQueuedRows: e.GAVEL_MAX_QUEUED_ROWS ?? 200_000,
     batchRows: e.GAVEL_BATCH_ROWS ?? 20_000,
     batchWaitMs: e.GAVEL_BATCH_WAIT_MS ?? 5,
+    ackLoggedRows: e.GAVEL_ACK_LOGGED_ROWS ?? 1024,
+    ...(e.GAVEL_INGEST_LOG_DIR ? { ingestLogDir: e.GAVEL_INGEST_LOG_DIR } : {}),
     dedup: { windowSeconds: e.GAVEL_DEDUP_WINDOW_SECONDS ?? 600, maxRequests: e.GAVEL_DEDUP_MAX_REQUESTS ?? 200_000 },
     sql: {
       maxExecutionSeconds: e.GAVEL_SQL_MAX_EXECUTION_SECONDS ?? 30,

@@ -19,7 +19,7 @@ import { OtlpDecodeError } from "../otlp/errors.js";
 import { encodeExportResponse, encodeRpcStatusWithRetry } from "../otlp/encode-response.js";
 import type { RowBinarySpans } from "../store/rowbinary.js";
 import { SpanRowsRejectedError } from "../store/span-writer.js";
-import { OverloadedError, StoreUnavailableError } from "../store/span-batcher.js";
+import { ACK_WHEN_LOGGED, OverloadedError, StoreUnavailableError } from "../store/span-batcher.js";
 
 const identity = (b: Buffer) => b;
 
@@ -63,10 +63,10 @@ async function exportTraces(store: Store, body: Buffer): Promise<Buffer> {
   const full = store.batcher.refusal();
   if (full) throw full;
   // Fast path: rows go straight into the batch being filled; the reference decoder otherwise.
-  let stored = store.batcher.append((w) => transcodeTraceRequestProtobuf(body, w));
+  let stored = store.batcher.append((w) => transcodeTraceRequestProtobuf(body, w), ACK_WHEN_LOGGED);
   let decoded: RowBinarySpans | undefined;
   if (!stored) decoded = decodeProtobufToRowBinary(body);
-  if (decoded && decoded.rows > 0) stored = store.batcher.submit(decoded.body, decoded.rows);
+  if (decoded && decoded.rows > 0) stored = store.batcher.submit(decoded.body, decoded.rows, ACK_WHEN_LOGGED);
   await stored;
   return encodeExportResponse("protobuf", decoded?.rejected ?? 0, decoded?.rejectReason).body as Buffer;
 }

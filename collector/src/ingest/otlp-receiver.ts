@@ -8,7 +8,7 @@ import { decodeProtobufToRowBinary, transcodeTraceRequestProtobuf } from "../otl
 import { OtlpDecodeError } from "../otlp/errors.js";
 import { encodeExportResponse, encodeRpcStatus } from "../otlp/encode-response.js";
 import { encodeDecodedSpans, type RowBinarySpans } from "../store/rowbinary.js";
-import { OverloadedError, StoreUnavailableError } from "../store/span-batcher.js";
+import { ACK_WHEN_LOGGED, OverloadedError, StoreUnavailableError } from "../store/span-batcher.js";
 import { BodyBuffers } from "./body-buffers.js";
 import { RequestDedup, type Acknowledgement } from "../store/request-dedup.js";
 import { SpanRowsRejectedError } from "../store/span-writer.js";
@@ -127,12 +127,12 @@ function decode(format: WireFormat, body: Buffer): RowBinarySpans {
  */
 function storeSpans(store: Store, format: WireFormat, body: Buffer): Promise<Acknowledgement> {
   // Fast path: rows go straight into the batch being filled (protobuf-to-rowbinary.ts).
-  let stored = format === "protobuf" ? store.batcher.append((w) => transcodeTraceRequestProtobuf(body, w)) : undefined;
+  let stored = format === "protobuf" ? store.batcher.append((w) => transcodeTraceRequestProtobuf(body, w), ACK_WHEN_LOGGED) : undefined;
   let ack: Acknowledgement = { rejected: 0 };
   if (!stored) {
     const decoded = decode(format, body);
     ack = { rejected: decoded.rejected, rejectReason: decoded.rejectReason };
-    stored = decoded.rows > 0 ? store.batcher.submit(decoded.body, decoded.rows) : Promise.resolve();
+    stored = decoded.rows > 0 ? store.batcher.submit(decoded.body, decoded.rows, ACK_WHEN_LOGGED) : Promise.resolve();
   }
   return stored.then(() => ack);
 }
@@ -144,8 +144,9 @@ function sendStatus(res: Response, format: WireFormat, f: HttpFailure): void {
 }
 
 /**
- * POST /v1/traces (OTLP/HTTP). Answers 200 only after the spans are in ClickHouse;
- * the batcher groups concurrent requests into one insert.
+ * POST /v1/traces (OTLP/HTTP). Answers 200 once the spans are in ClickHouse, or, while inserts
+ * fall behind, once they are in the ingest log (store/ingest-log.ts); the batcher groups
+ * concurrent requests into one insert.
  */
 export function otlpTracesHandler(store: Store, config: GavelConfig) {
   const bodies = new BodyBuffers();

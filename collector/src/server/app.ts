@@ -66,6 +66,11 @@ export function createApp(store: Store, config: GavelConfig, worker?: WorkerRunt
   });
   input.use(refuseUnexpectedQuery);
   const api = strictRouter();
+  // What an OTLP sender was told is stored is there for every answer (span-batcher.ts,
+  // loggedStored): a no-op unless inserts were behind and requests were acknowledged once logged.
+  api.use(function acknowledgedSpansFirst(_req, _res, next) {
+    store.batcher.loggedStored().then(() => next(), next);
+  });
   api.use(function inputOfKeyHolders(req, res, next) {
     if (config.apiKeys.length === 0 || rolesOf(config.apiKeys, req) !== null) return input(req, res, next);
     next();

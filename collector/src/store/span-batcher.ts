@@ -1,5 +1,6 @@
 import { RowBinaryWriter } from "./rowbinary.js";
 import { SpanRowsRejectedError, type SpanWriter } from "./span-writer.js";
+import type { IngestLog } from "./ingest-log.js";
 
 /** The store cannot take more right now; the caller should answer 429 with Retry-After. */
 export class OverloadedError extends Error {
@@ -24,6 +25,15 @@ interface Pending {
   rows: number;
   resolve: () => void;
   reject: (err: Error) => void;
+  /** Acknowledged once logged: the log segment holding its rows, and its place in the order of such requests. */
+  logged?: { segment: number; id: number };
+}
+
+/** Rows acknowledged once logged whose insert failed: tried again until stored. */
+interface Retry {
+  body: Buffer;
+  rows: number;
+  logged: { segment: number; id: number }[];
 }
 
 export interface BatcherOptions {
@@ -33,7 +43,21 @@ export interface BatcherOptions {
   batchWaitMs: number;
   /** Rows queued (not yet stored) above which new requests are refused. */
   maxQueuedRows: number;
+  /**
+   * With a log: a request that may be (`ackWhenLogged`) is acknowledged once its rows are in the
+   * log, instead of once stored, when at least this many rows already wait behind the insert in
+   * progress and the queue stays within two batches (one inserting, one ready). 0: always once stored.
+   */
+  ackLoggedRows?: number;
 }
+
+export interface AppendOptions {
+  /** The caller may be answered once the rows are in the ingest log (OTLP receivers). */
+  ackWhenLogged?: boolean;
+}
+
+/** The OTLP receivers' option: their senders may be answered once the rows are logged. */
+export const ACK_WHEN_LOGGED: AppendOptions = { ackWhenLogged: true };
 
 export interface BatcherStats {
   queuedRows: number;
@@ -41,6 +65,8 @@ export interface BatcherStats {
   insertedRows: number;
   failedInserts: number;
   refusedRequests: number;
+  /** Requests acknowledged once logged, before their insert. */
+  loggedAcks: number;
 }
 
 /** An arena that grew past this for a burst is dropped after its insert rather than kept. */
@@ -65,9 +91,20 @@ export class SpanBatcher {
   private inFlight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastFailureAt = 0;
-  readonly stats: BatcherStats = { queuedRows: 0, inserts: 0, insertedRows: 0, failedInserts: 0, refusedRequests: 0 };
+  readonly stats: BatcherStats = { queuedRows: 0, inserts: 0, insertedRows: 0, failedInserts: 0, refusedRequests: 0, loggedAcks: 0 };
+  /** Rows of the insert in progress (part of queuedRows). */
+  private inFlightRows = 0;
+  private readonly retries: Retry[] = [];
+  /** Requests acknowledged once logged and not stored yet, by id (ids grow with time). */
+  private readonly unstored = new Set<number>();
+  private lastLoggedId = 0;
+  private readonly barrierWaiters: { upTo: number; done: () => void }[] = [];
 
-  constructor(private readonly writer: SpanWriter, private readonly opts: BatcherOptions) {
+  constructor(
+    private readonly writer: SpanWriter,
+    private readonly opts: BatcherOptions,
+    private readonly log?: IngestLog,
+  ) {
     this.filling = new RowBinaryWriter(1 << 20);
     this.spare = new RowBinaryWriter(1 << 20);
   }
@@ -87,11 +124,11 @@ export class SpanBatcher {
   }
 
   /** Queue rows (already RowBinary-encoded); resolves once they are stored. */
-  submit(body: Buffer, rows: number): Promise<void> {
+  submit(body: Buffer, rows: number, options?: AppendOptions): Promise<void> {
     return this.append((w) => {
       w.rawFrom(body, 0, body.length);
       return rows;
-    })!;
+    }, options)!;
   }
 
   /**
@@ -99,7 +136,7 @@ export class SpanBatcher {
    * When `encode` returns undefined nothing is queued, its bytes are dropped, and this
    * returns undefined. Otherwise resolves once the rows are stored.
    */
-  append(encode: (w: RowBinaryWriter) => number | undefined): Promise<void> | undefined {
+  append(encode: (w: RowBinaryWriter) => number | undefined, options?: AppendOptions): Promise<void> | undefined {
     const w = this.filling;
     const start = w.pos;
     const rows = encode(w);
@@ -111,8 +148,26 @@ export class SpanBatcher {
       w.pos = start;
       return Promise.reject(this.refuse());
     }
+    // While inserts cannot keep up, a request waiting for the one after next would only hold
+    // its sender back: it is answered once its rows are logged, and the batches grow (8 senders
+    // of 512 spans: ~2 200 → ~16 000 rows an insert, bench/README.md "Collector ingest"). Past two
+    // batches the senders wait for the store again, which bounds memory and the log.
+    const ackLogged =
+      options?.ackWhenLogged === true &&
+      this.log !== undefined &&
+      (this.opts.ackLoggedRows ?? 0) > 0 &&
+      this.queuedRows - this.inFlightRows >= this.opts.ackLoggedRows! &&
+      this.queuedRows + rows <= 2 * this.opts.batchRows;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ start, end: w.pos, rows, resolve, reject });
+      if (ackLogged) {
+        const logged = { segment: this.log!.append(w.buf, start, w.pos, rows), id: ++this.lastLoggedId };
+        this.unstored.add(logged.id);
+        this.queue.push({ start, end: w.pos, rows, resolve: () => undefined, reject: () => undefined, logged });
+        this.stats.loggedAcks++;
+        resolve();
+      } else {
+        this.queue.push({ start, end: w.pos, rows, resolve, reject });
+      }
       this.queuedRows += rows;
       this.stats.queuedRows = this.queuedRows;
       // A full batch need not wait out the linger.
@@ -124,16 +179,20 @@ export class SpanBatcher {
     });
   }
 
+  private stopped = false;
+
   private schedule(): void {
-    if (this.inFlight || this.timer) return;
+    if (this.inFlight || this.timer || this.stopped) return;
     // Let requests decoded in the same turn of the event loop join this batch.
+    // Logged rows whose insert failed are tried again after a pause (the store is down).
+    const retrying = this.retries.length > 0 && this.queue.length === 0;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.inFlight = this.drainOnce().finally(() => {
+      this.inFlight = (this.retries.length > 0 ? this.retryLogged() : this.drainOnce()).finally(() => {
         this.inFlight = null;
-        if (this.queue.length > 0) this.schedule();
+        if (this.queue.length > 0 || this.retries.length > 0) this.schedule();
       });
-    }, this.queuedRows >= this.opts.batchRows ? 0 : this.opts.batchWaitMs);
+    }, retrying ? 1000 : this.queuedRows >= this.opts.batchRows ? 0 : this.opts.batchWaitMs);
   }
 
   /** Takes the next batch's requests and the arena holding them; a fresh arena starts filling. */
@@ -143,6 +202,7 @@ export class SpanBatcher {
     while (n < this.queue.length && (n === 0 || rows + this.queue[n]!.rows <= this.opts.batchRows)) rows += this.queue[n++]!.rows;
     const batch = this.queue.splice(0, n);
     const arena = this.filling;
+    this.log?.rotate();
     const next = this.spare ?? new RowBinaryWriter(1 << 20);
     this.spare = null;
     next.pos = 0;
@@ -162,11 +222,13 @@ export class SpanBatcher {
   private async drainOnce(): Promise<void> {
     const { batch, rows, arena } = this.takeBatch();
     const body = arena.buf.subarray(batch[0]!.start, batch[batch.length - 1]!.end);
+    this.inFlightRows = rows;
     try {
       await this.writer.write(body);
       this.stats.inserts++;
       this.stats.insertedRows += rows;
       for (const p of batch) p.resolve();
+      this.settleLogged(batch.flatMap((p) => (p.logged ? [p.logged] : [])));
     } catch (err) {
       if (err instanceof SpanRowsRejectedError && batch.length > 1) {
         // One request's rows failed the whole insert: store the others on their own,
@@ -175,8 +237,9 @@ export class SpanBatcher {
         for (const p of batch) await this.insertAlone(p, arena);
         return;
       }
-      this.failed(batch, err);
+      this.failed(batch, err, arena);
     } finally {
+      this.inFlightRows = 0;
       this.queuedRows -= rows;
       this.stats.queuedRows = this.queuedRows;
       if (arena.buf.length <= MAX_KEPT_ARENA_BYTES) this.spare = arena;
@@ -189,27 +252,104 @@ export class SpanBatcher {
       this.stats.inserts++;
       this.stats.insertedRows += p.rows;
       p.resolve();
+      if (p.logged) this.settleLogged([p.logged]);
     } catch (err) {
-      this.failed([p], err);
+      this.failed([p], err, arena);
     }
   }
 
-  private failed(batch: Pending[], err: unknown): void {
+  private failed(batch: Pending[], err: unknown, arena: RowBinaryWriter): void {
     this.stats.failedInserts++;
-    if (err instanceof SpanRowsRejectedError) {
-      for (const p of batch) p.reject(err);
-      return;
+    if (!(err instanceof SpanRowsRejectedError)) this.lastFailureAt = Date.now();
+    const e = err instanceof SpanRowsRejectedError ? err : new StoreUnavailableError(5, err);
+    const logged = batch.filter((p) => p.logged);
+    for (const p of batch) if (!p.logged) p.reject(e);
+    if (logged.length === 0) return;
+    // Nobody waits for these any more: refused rows are kept beside the log, the rest is tried again.
+    const body = Buffer.concat(logged.map((p) => arena.buf.subarray(p.start, p.end)));
+    const rows = logged.reduce((n, p) => n + p.rows, 0);
+    if (err instanceof SpanRowsRejectedError) this.keepRejected(body, rows, err, logged.map((p) => p.logged!));
+    else {
+      this.retries.push({ body, rows, logged: logged.map((p) => p.logged!) });
+      this.queuedRows += rows;
     }
-    this.lastFailureAt = Date.now();
-    const e = new StoreUnavailableError(5, err);
-    for (const p of batch) p.reject(e);
+  }
+
+  private keepRejected(body: Buffer, rows: number, err: Error, logged: { segment: number; id: number }[]): void {
+    const file = this.log!.keepRejected(body);
+    console.error(`gavel: ClickHouse refused ${rows} acknowledged spans (${err.message}); they are kept in ${file}. Fix the cause, then insert the file with INSERT INTO otel_traces FROM INFILE '${file}' FORMAT RowBinary.`);
+    this.settleLogged(logged);
+  }
+
+  /** Tries the oldest failed rows that were acknowledged once logged again. */
+  private async retryLogged(): Promise<void> {
+    const r = this.retries[0]!;
+    try {
+      await this.writer.write(r.body);
+      this.stats.inserts++;
+      this.stats.insertedRows += r.rows;
+      this.retries.shift();
+      this.queuedRows -= r.rows;
+      this.settleLogged(r.logged);
+    } catch (err) {
+      this.stats.failedInserts++;
+      if (err instanceof SpanRowsRejectedError) {
+        this.retries.shift();
+        this.queuedRows -= r.rows;
+        this.keepRejected(r.body, r.rows, err, r.logged);
+      } else this.lastFailureAt = Date.now();
+    }
+    this.stats.queuedRows = this.queuedRows;
+  }
+
+  /** Logged requests that are stored (or kept aside): their log segments can go, and reads waiting for them can run. */
+  private settleLogged(logged: { segment: number; id: number }[]): void {
+    if (logged.length === 0) return;
+    for (const l of logged) {
+      this.log!.stored(l.segment);
+      this.unstored.delete(l.id);
+    }
+    const oldest = this.unstored.values().next();
+    const below = oldest.done ? Infinity : oldest.value;
+    for (let i = this.barrierWaiters.length - 1; i >= 0; i--) {
+      if (this.barrierWaiters[i]!.upTo < below) this.barrierWaiters.splice(i, 1)[0]!.done();
+    }
+  }
+
+  /**
+   * Resolves once every request acknowledged once logged before this call is stored, so that
+   * a read sees what its client was told is stored. Immediate when none is waiting (the usual
+   * case: requests are acknowledged once logged only while inserts fall behind); gives up
+   * after `timeoutMs` (the store is down: the read will say so itself).
+   */
+  loggedStored(timeoutMs = 10_000): Promise<void> {
+    if (this.unstored.size === 0) return Promise.resolve();
+    return new Promise((done) => {
+      const timer = setTimeout(done, timeoutMs);
+      this.barrierWaiters.push({
+        upTo: this.lastLoggedId,
+        done: () => {
+          clearTimeout(timer);
+          done();
+        },
+      });
+    });
   }
 
   /** Resolves when everything submitted so far has been stored or failed. */
   async flush(): Promise<void> {
-    while (this.inFlight || this.timer || this.queue.length > 0) {
+    for (;;) {
       if (this.inFlight) await this.inFlight;
-      else await new Promise((r) => setTimeout(r, 1));
+      else if (this.queue.length > 0 || (this.timer && this.retries.length === 0)) await new Promise((r) => setTimeout(r, 1));
+      // Only logged rows the store keeps refusing are left: they stay in the log for the next start.
+      else return;
     }
+  }
+
+  /** No more inserts (the store is closing); logged rows not stored yet stay in the log. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 }

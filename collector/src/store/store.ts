@@ -5,7 +5,9 @@ import { RequestDedup } from "./request-dedup.js";
 import { openStoreClient, type StoreClient, type StoreMode } from "./clickhouse.js";
 import type { SessionPool } from "./session-pool.js";
 import { migrate, schemaObjectNames, type MigrateResult } from "./migrations.js";
-import { createSpanWriter, type SpanWriter } from "./span-writer.js";
+import { createSpanWriter, SpanRowsRejectedError, type SpanWriter } from "./span-writer.js";
+import { IngestLog, type Recovery } from "./ingest-log.js";
+import { join } from "node:path";
 
 /**
  * The collector's handle on ClickHouse: one client, the migrated schema, and the
@@ -21,12 +23,18 @@ export class Store {
     readonly writer: SpanWriter,
     readonly migration: MigrateResult,
     config: GavelConfig,
+    private readonly log: IngestLog | undefined,
   ) {
-    this.batcher = new SpanBatcher(writer, {
-      batchRows: config.batchRows,
-      batchWaitMs: config.batchWaitMs,
-      maxQueuedRows: config.maxQueuedRows,
-    });
+    this.batcher = new SpanBatcher(
+      writer,
+      {
+        batchRows: config.batchRows,
+        batchWaitMs: config.batchWaitMs,
+        maxQueuedRows: config.maxQueuedRows,
+        ackLoggedRows: config.ackLoggedRows,
+      },
+      log,
+    );
     this.acknowledged = new RequestDedup({ windowMs: config.dedup.windowSeconds * 1000, maxRequests: config.dedup.maxRequests });
   }
 
@@ -35,7 +43,15 @@ export class Store {
     try {
       // A clustered store gets the clustered schema (Replicated* + Distributed), never plain tables.
       const migration = await migrate(sc.client, { cluster: config.clickhouse?.cluster });
-      return new Store(sc, createSpanWriter(sc), migration, config);
+      const writer = createSpanWriter(sc);
+      const dir = config.ingestLogDir ?? (sc.mode === "embedded" && sc.dataDir ? join(sc.dataDir, "ingest-log") : undefined);
+      let log: IngestLog | undefined;
+      if (dir) {
+        const opened = IngestLog.open(dir);
+        log = opened.log;
+        await storeRecovered(writer, log, opened.recovery);
+      }
+      return new Store(sc, writer, migration, config, log);
     } catch (err) {
       await sc.close().catch(() => undefined);
       throw err;
@@ -91,7 +107,37 @@ export class Store {
   /** Stores everything accepted so far, then closes the connection. */
   async close(): Promise<void> {
     await this.batcher.flush();
+    this.batcher.stop();
+    this.log?.close();
     await this.writer.close();
     await this.sc.close();
+  }
+}
+
+/**
+ * Stores what the last run acknowledged once logged but had not stored when it stopped, before
+ * any new request: a crash loses no acknowledged span. Rows ClickHouse refuses are kept beside
+ * the log; any other failure stops the start (the rows stay in the log for the next one).
+ */
+async function storeRecovered(writer: SpanWriter, log: IngestLog, recovery: Recovery): Promise<void> {
+  let spans = 0;
+  for (const segment of recovery.segments) {
+    if (segment.rows.length > 0) {
+      const body = Buffer.concat(segment.rows.map((r) => r.body));
+      const rows = segment.rows.reduce((n, r) => n + r.rows, 0);
+      try {
+        await writer.write(body);
+        spans += rows;
+      } catch (err) {
+        if (!(err instanceof SpanRowsRejectedError)) {
+          throw new Error(`Could not store ${rows} spans acknowledged before the last stop (${(err as Error).message}); they stay in ${log.dir}. Make ClickHouse reachable and start again.`);
+        }
+        console.error(`gavel: ClickHouse refused ${rows} spans acknowledged before the last stop (${err.message}); they are kept in ${log.keepRejected(body)}.`);
+      }
+    }
+    log.removeRecovered(segment.name);
+  }
+  if (spans > 0 || recovery.droppedTails > 0) {
+    console.log(`gavel: stored ${spans} spans acknowledged before the last stop from the ingest log${recovery.droppedTails > 0 ? ` (${recovery.droppedTails} unfinished, never acknowledged, requests left out)` : ""}.`);
   }
 }

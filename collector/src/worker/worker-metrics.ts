@@ -64,6 +64,7 @@ export function createWorkerMetrics(store?: Store): WorkerMetrics {
     r.collectedCounter("gavel_ingest_rows_inserted_total", "Rows inserted into otel_traces (spans, assessment spans included)", [], () => [[{}, s().insertedRows]]);
     r.collectedCounter("gavel_ingest_inserts_total", "Inserts into otel_traces", [], () => [[{}, s().inserts]]);
     r.collectedCounter("gavel_ingest_failed_inserts_total", "Inserts ClickHouse refused or failed", [], () => [[{}, s().failedInserts]]);
+    r.collectedCounter("gavel_ingest_logged_acks_total", "OTLP requests acknowledged once in the ingest log, before their insert (inserts were behind)", [], () => [[{}, s().loggedAcks]]);
     r.collectedCounter("gavel_ingest_refused_requests_total", "OTLP requests answered 429/503 because too many rows were waiting", [], () => [[{}, s().refusedRequests]]);
     const d = () => store.acknowledged.stats;
     r.collectedCounter("gavel_ingest_resent_requests_total", "OTLP requests answered without storing them again: a copy of a request acknowledged within GAVEL_DEDUP_WINDOW_SECONDS (repeated) or being stored (joined)", ["kind"], () => [[{ kind: "repeated" }, d().repeated], [{ kind: "joined" }, d().joined]]);
