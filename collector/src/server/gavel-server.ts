@@ -54,7 +54,7 @@ function listenError(err: unknown, config: GavelConfig): unknown {
 export async function startGavel(config: GavelConfig): Promise<RunningGavel> {
   checkListenAddress(config, config.apiKeys.length > 0);
   const workerSettings = loadWorkerSettings(process.env);
-  const store = await Store.open(config);
+  const store = await Store.open(config, { ingestLog: true });
   const worker = new WorkerRuntime(store, workerSettings);
   const app = createApp(store, config, worker);
   let server: Server;

@@ -33,7 +33,7 @@ describe("ingest log recovery", () => {
     console.log = (...a: unknown[]) => logs.push(a.join(" "));
     let store: Store;
     try {
-      store = await Store.open(config);
+      store = await Store.open(config, { ingestLog: true });
     } finally {
       console.log = out;
     }

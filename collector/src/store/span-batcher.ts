@@ -184,15 +184,16 @@ export class SpanBatcher {
   private schedule(): void {
     if (this.inFlight || this.timer || this.stopped) return;
     // Let requests decoded in the same turn of the event loop join this batch.
-    // Logged rows whose insert failed are tried again after a pause (the store is down).
-    const retrying = this.retries.length > 0 && this.queue.length === 0;
+    // Logged rows whose insert failed are tried again a second after the failure (the store is down).
+    const sinceFailure = Date.now() - this.lastFailureAt;
+    const pause = this.retries.length > 0 && sinceFailure < 1000 ? 1000 - sinceFailure : undefined;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.inFlight = (this.retries.length > 0 ? this.retryLogged() : this.drainOnce()).finally(() => {
         this.inFlight = null;
         if (this.queue.length > 0 || this.retries.length > 0) this.schedule();
       });
-    }, retrying ? 1000 : this.queuedRows >= this.opts.batchRows ? 0 : this.opts.batchWaitMs);
+    }, pause ?? (this.queuedRows >= this.opts.batchRows ? 0 : this.opts.batchWaitMs));
   }
 
   /** Takes the next batch's requests and the arena holding them; a fresh arena starts filling. */

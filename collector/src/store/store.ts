@@ -38,13 +38,17 @@ export class Store {
     this.acknowledged = new RequestDedup({ windowMs: config.dedup.windowSeconds * 1000, maxRequests: config.dedup.maxRequests });
   }
 
-  static async open(config: GavelConfig): Promise<Store> {
+  /**
+   * `ingestLog`: this process receives OTLP (the collector): it opens the ingest log and stores
+   * what a crash left in it first. Other processes (a worker, a CLI command) never touch the log.
+   */
+  static async open(config: GavelConfig, opts: { ingestLog?: boolean } = {}): Promise<Store> {
     const sc = await openStoreClient(config);
     try {
       // A clustered store gets the clustered schema (Replicated* + Distributed), never plain tables.
       const migration = await migrate(sc.client, { cluster: config.clickhouse?.cluster });
       const writer = createSpanWriter(sc);
-      const dir = config.ingestLogDir ?? (sc.mode === "embedded" && sc.dataDir ? join(sc.dataDir, "ingest-log") : undefined);
+      const dir = !opts.ingestLog ? undefined : (config.ingestLogDir ?? (sc.mode === "embedded" && sc.dataDir ? join(sc.dataDir, "ingest-log") : undefined));
       let log: IngestLog | undefined;
       if (dir) {
         const opened = IngestLog.open(dir);
