@@ -224,6 +224,9 @@ const busy = await timeCalls();
 progress("background ingest: UI");
 const busyUi = await timeUi();
 const ingest = await stopIngest();
+// Requests answered once logged make API reads wait for their insert (docs/architecture.md): say how many there were.
+const metricsText = await (await fetch(`${url}/metrics`)).text();
+ingest.loggedAcks = Number(/^gavel_ingest_logged_acks_total (\S+)$/m.exec(metricsText)?.[1] ?? NaN);
 progress("worker poll");
 
 collector.kill("SIGTERM");
@@ -242,7 +245,7 @@ const row = (name, goal, a, b) => {
   console.log(`| ${name} | ${v(a)} | ${v(b)} | < ${goal} | ${ratio(a)} | ${ratio(b)} |`);
 };
 console.log(`Median of ${ROUNDS} after one warm-up call, ms. Background ingest: ${Math.round(ingest.rate)} spans/s acknowledged ` +
-  `(${ingest.failed} requests failed). Load average during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${availableParallelism()} cores. ` +
+  `(${ingest.failed} requests failed, ${ingest.loggedAcks} answered once logged). Load average during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${availableParallelism()} cores. ` +
   `Engine speed: \`SELECT count() FROM numbers(100000000) WHERE cityHash64(number) % 7 = 0\` took ${fmtMs(poll.calibrationMs)} ms (compare runs by it).\n`);
 console.log("| call | idle | under ingest | goal | idle / goal | under ingest / goal |");
 console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
@@ -279,6 +282,13 @@ async function load(dir) {
     }
     await sc.client.command({ query: experimentsInsert(t0Ms) });
     const seconds = (performance.now() - t0) / 1000;
+    // The merges of the load run now, not during the idle phase (at most five minutes).
+    log("waiting for the load's merges");
+    for (let i = 0; i < 600; i++) {
+      const [m] = await q("SELECT count() AS n FROM system.merges");
+      if (Number(m.n) === 0) break;
+      await new Promise((ok) => setTimeout(ok, 500));
+    }
     log("checking the shape");
     const [shape] = await q(`SELECT count() AS traces, min(n) AS minSpans, max(n) AS maxSpans, min(r) AS minRoots, max(r) AS maxRoots,
         sum(n) AS spans FROM (SELECT TraceId, count() AS n, countIf(ParentSpanId = '') AS r FROM otel_traces

@@ -1,5 +1,5 @@
 import { RowBinaryWriter } from "./rowbinary.js";
-import { SpanRowsRejectedError, type SpanWriter } from "./span-writer.js";
+import { insertFileSql, SpanRowsRejectedError, type SpanWriter } from "./span-writer.js";
 import type { IngestLog } from "./ingest-log.js";
 
 /** The store cannot take more right now; the caller should answer 429 with Retry-After. */
@@ -278,7 +278,7 @@ export class SpanBatcher {
 
   private keepRejected(body: Buffer, rows: number, err: Error, logged: { segment: number; id: number }[]): void {
     const file = this.log!.keepRejected(body);
-    console.error(`gavel: ClickHouse refused ${rows} acknowledged spans (${err.message}); they are kept in ${file}. Fix the cause, then insert the file with INSERT INTO otel_traces FROM INFILE '${file}' FORMAT RowBinary.`);
+    console.error(`gavel: ClickHouse refused ${rows} acknowledged spans (${err.message}); they are kept in ${file}. Fix the cause, then insert the file with ${insertFileSql(file)} (clickhouse-local, or chDB while the collector is stopped).`);
     this.settleLogged(logged);
   }
 

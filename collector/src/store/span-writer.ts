@@ -45,6 +45,11 @@ function classify(err: unknown): unknown {
 
 const COLUMN_LIST = SPAN_COLUMNS.map((c) => (c.includes(".") ? `\`${c}\`` : c)).join(", ");
 
+/** The statement that inserts a file of otel_traces RowBinary rows as Gavel writes them. */
+export function insertFileSql(file: string): string {
+  return `INSERT INTO otel_traces (${COLUMN_LIST}) FROM INFILE '${file}' FORMAT RowBinary`;
+}
+
 export function createSpanWriter(store: StoreClient): SpanWriter {
   if (store.mode === "server") {
     const query = `INSERT INTO otel_traces (${COLUMN_LIST}) FORMAT RowBinary`;
@@ -78,7 +83,7 @@ export function createSpanWriter(store: StoreClient): SpanWriter {
       writeFileSync(file, body, { mode: 0o600 });
       try {
         await store.ingest.command({
-          query: `INSERT INTO otel_traces (${COLUMN_LIST}) FROM INFILE '${file}' FORMAT RowBinary`,
+          query: insertFileSql(file),
         });
       } catch (err) {
         throw classify(err);

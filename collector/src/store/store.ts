@@ -5,7 +5,7 @@ import { RequestDedup } from "./request-dedup.js";
 import { openStoreClient, type StoreClient, type StoreMode } from "./clickhouse.js";
 import type { SessionPool } from "./session-pool.js";
 import { migrate, schemaObjectNames, type MigrateResult } from "./migrations.js";
-import { createSpanWriter, SpanRowsRejectedError, type SpanWriter } from "./span-writer.js";
+import { createSpanWriter, insertFileSql, SpanRowsRejectedError, type SpanWriter } from "./span-writer.js";
 import { IngestLog, type Recovery } from "./ingest-log.js";
 import { join } from "node:path";
 
@@ -136,7 +136,8 @@ async function storeRecovered(writer: SpanWriter, log: IngestLog, recovery: Reco
         if (!(err instanceof SpanRowsRejectedError)) {
           throw new Error(`Could not store ${rows} spans acknowledged before the last stop (${(err as Error).message}); they stay in ${log.dir}. Make ClickHouse reachable and start again.`);
         }
-        console.error(`gavel: ClickHouse refused ${rows} spans acknowledged before the last stop (${err.message}); they are kept in ${log.keepRejected(body)}.`);
+        const file = log.keepRejected(body);
+        console.error(`gavel: ClickHouse refused ${rows} spans acknowledged before the last stop (${err.message}); they are kept in ${file}. Fix the cause, then insert the file with ${insertFileSql(file)}.`);
       }
     }
     log.removeRecovered(segment.name);
