@@ -2,7 +2,7 @@
 // the two reused arenas hand over. The store side is an in-memory SpanWriter (like OTel's
 // InMemorySpanExporter beside the real exporters); the real ClickHouse path is covered by the
 // e2e, overload, crash and store-fault tests.
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,11 +134,26 @@ describe("SpanBatcher", () => {
   });
 
   describe("acknowledged once logged, while inserts fall behind", () => {
-    const withLog = () => {
+    const roots: string[] = [];
+    afterEach(() => {
+      for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
+    });
+    /**
+     * A batcher with a log whose first insert ("a") runs until `release()`; `fail` may throw for
+     * the later inserts. Requests submitted after this returns wait behind that insert.
+     */
+    async function behindAnInsert(options: Partial<typeof opts> & { ackLoggedRows: number }, fail: (body: string) => void = () => undefined) {
       const root = mkdtempSync(join(tmpdir(), "gavel-batcher-log-"));
+      roots.push(root);
       const dir = join(root, "log");
-      return { dir, log: IngestLog.open(dir).log, cleanup: () => rmSync(root, { recursive: true, force: true }) };
-    };
+      const w = new InMemoryWriter();
+      const b = new SpanBatcher(w, { ...opts, ...options }, IngestLog.open(dir).log);
+      let release!: () => void;
+      w.onWrite = (s) => (s === "a" ? new Promise<void>((r) => (release = r)) : fail(s));
+      const first = b.submit(Buffer.from("a"), 1, ACK_WHEN_LOGGED);
+      await new Promise((r) => setTimeout(r, 5)); // the first insert is running
+      return { b, w, dir, first, release: () => release() };
+    }
     const settled = async (p: Promise<unknown>) => {
       let done = false;
       void p.then(() => (done = true), () => (done = true));
@@ -147,108 +162,66 @@ describe("SpanBatcher", () => {
     };
 
     it("answers a request once logged only when enough rows wait behind the insert, and reads wait for it", async () => {
-      const { dir, log, cleanup } = withLog();
-      try {
-        const w = new InMemoryWriter();
-        const b = new SpanBatcher(w, { ...opts, ackLoggedRows: 4 }, log);
-        let release!: () => void;
-        w.onWrite = (s) => (s === "a" ? new Promise<void>((r) => (release = r)) : undefined);
-        const first = b.submit(Buffer.from("a"), 1, ACK_WHEN_LOGGED);
-        await new Promise((r) => setTimeout(r, 5)); // the first insert is running
-        const waits = b.submit(Buffer.from("bbbb"), 4, ACK_WHEN_LOGGED); // nothing waited before it
-        const internal = b.submit(Buffer.from("cccc"), 4); // may not be answered early
-        const early = b.submit(Buffer.from("dd"), 2, ACK_WHEN_LOGGED);
-        expect(await settled(early)).toBe(true);
-        expect(await settled(waits)).toBe(false);
-        expect(await settled(internal)).toBe(false);
-        expect(b.stats.loggedAcks).toBe(1);
-        // Its rows are on disk, and an API read waits until they are stored.
-        expect(readdirSync(dir).some((f) => f.endsWith(".rows") && readFileSync(join(dir, f), "latin1") === "dd")).toBe(true);
-        const read = b.loggedStored();
-        expect(await settled(read)).toBe(false);
-        release();
-        await Promise.all([first, waits, internal, read]);
-        expect(w.inserts).toEqual(["a", "bbbbccccdd"]);
-        expect(readdirSync(dir)).toEqual([]);
-        // Nothing unstored: reads do not wait at all.
-        expect(await settled(b.loggedStored())).toBe(true);
-      } finally {
-        cleanup();
-      }
+      const { b, w, dir, first, release } = await behindAnInsert({ ackLoggedRows: 4 });
+      const waits = b.submit(Buffer.from("bbbb"), 4, ACK_WHEN_LOGGED); // nothing waited before it
+      const internal = b.submit(Buffer.from("cccc"), 4); // may not be answered early
+      const early = b.submit(Buffer.from("dd"), 2, ACK_WHEN_LOGGED);
+      expect(await settled(early)).toBe(true);
+      expect(await settled(waits)).toBe(false);
+      expect(await settled(internal)).toBe(false);
+      expect(b.stats.loggedAcks).toBe(1);
+      // Its rows are on disk, and an API read waits until they are stored.
+      expect(readdirSync(dir).some((f) => f.endsWith(".rows") && readFileSync(join(dir, f), "latin1") === "dd")).toBe(true);
+      const read = b.loggedStored();
+      expect(await settled(read)).toBe(false);
+      release();
+      await Promise.all([first, waits, internal, read]);
+      expect(w.inserts).toEqual(["a", "bbbbccccdd"]);
+      expect(readdirSync(dir)).toEqual([]);
+      // Nothing unstored: reads do not wait at all.
+      expect(await settled(b.loggedStored())).toBe(true);
     });
 
     it("does not answer early past two batches of rows: the senders wait for the store again", async () => {
-      const { log, cleanup } = withLog();
-      try {
-        const w = new InMemoryWriter();
-        const b = new SpanBatcher(w, { ...opts, batchRows: 10, ackLoggedRows: 1 }, log);
-        let release!: () => void;
-        w.onWrite = (s) => (s === "a" ? new Promise<void>((r) => (release = r)) : undefined);
-        const first = b.submit(Buffer.from("a"), 1, ACK_WHEN_LOGGED);
-        await new Promise((r) => setTimeout(r, 5));
-        const queued = [b.submit(Buffer.from("b"), 1, ACK_WHEN_LOGGED)];
-        for (let i = 0; i < 4; i++) queued.push(b.submit(Buffer.from("ccccc"), 5, ACK_WHEN_LOGGED));
-        const answered = await Promise.all(queued.map(settled));
-        // 1 in flight + 1 waiting + 5 + 5 + 5 reach 17; a fourth of 5 would pass 20.
-        expect(answered).toEqual([false, true, true, true, false]);
-        release();
-        await Promise.all([first, ...queued]);
-      } finally {
-        cleanup();
-      }
+      const { b, first, release } = await behindAnInsert({ batchRows: 10, ackLoggedRows: 1 });
+      const queued = [b.submit(Buffer.from("b"), 1, ACK_WHEN_LOGGED)];
+      for (let i = 0; i < 4; i++) queued.push(b.submit(Buffer.from("ccccc"), 5, ACK_WHEN_LOGGED));
+      const answered = await Promise.all(queued.map(settled));
+      // 1 in flight + 1 waiting + 5 + 5 + 5 reach 17; a fourth of 5 would pass 20.
+      expect(answered).toEqual([false, true, true, true, false]);
+      release();
+      await Promise.all([first, ...queued]);
     });
 
     it("tries logged rows again until the store takes them, while waiting senders get 503", async () => {
-      const { dir, log, cleanup } = withLog();
-      try {
-        const w = new InMemoryWriter();
-        const b = new SpanBatcher(w, { ...opts, ackLoggedRows: 1 }, log);
-        let release!: () => void;
-        let down = 2;
-        w.onWrite = (s) => {
-          if (s === "a") return new Promise<void>((r) => (release = r));
-          if (down-- > 0) throw new Error("connection refused");
-        };
-        const first = b.submit(Buffer.from("a"), 1, ACK_WHEN_LOGGED);
-        await new Promise((r) => setTimeout(r, 5));
-        const waiting = b.submit(Buffer.from("b"), 1, ACK_WHEN_LOGGED);
-        const early = b.submit(Buffer.from("c"), 1, ACK_WHEN_LOGGED);
-        await early;
-        release();
-        await first;
-        await expect(waiting).rejects.toBeInstanceOf(StoreUnavailableError);
-        // The retry comes a second after each failure; the read waits for it.
-        await b.loggedStored(5000);
-        expect(w.inserts).toEqual(["a", "c"]);
-        expect(readdirSync(dir)).toEqual([]);
-        expect(b.stats.queuedRows).toBe(0);
-      } finally {
-        cleanup();
-      }
+      let down = 2;
+      const { b, w, dir, first, release } = await behindAnInsert({ ackLoggedRows: 1 }, () => {
+        if (down-- > 0) throw new Error("connection refused");
+      });
+      const waiting = b.submit(Buffer.from("b"), 1, ACK_WHEN_LOGGED);
+      await b.submit(Buffer.from("c"), 1, ACK_WHEN_LOGGED);
+      release();
+      await first;
+      await expect(waiting).rejects.toBeInstanceOf(StoreUnavailableError);
+      // The retry comes a second after each failure; the read waits for it.
+      await b.loggedStored(5000);
+      expect(w.inserts).toEqual(["a", "c"]);
+      expect(readdirSync(dir)).toEqual([]);
+      expect(b.stats.queuedRows).toBe(0);
     });
 
     it("keeps logged rows that ClickHouse refuses in a file beside the log", async () => {
-      const { dir, log, cleanup } = withLog();
       const errors: unknown[] = [];
       const error = console.error;
       console.error = (...a: unknown[]) => errors.push(a.join(" "));
       try {
-        const w = new InMemoryWriter();
-        const b = new SpanBatcher(w, { ...opts, ackLoggedRows: 1 }, log);
-        let release!: () => void;
-        w.onWrite = (s) => {
-          if (s === "a") return new Promise<void>((r) => (release = r));
+        const { b, w, dir, first, release } = await behindAnInsert({ ackLoggedRows: 1 }, (s) => {
           if (s.includes("X")) throw new SpanRowsRejectedError("bad rows");
-        };
-        const first = b.submit(Buffer.from("a"), 1, ACK_WHEN_LOGGED);
-        await new Promise((r) => setTimeout(r, 5));
+        });
         const waiting = b.submit(Buffer.from("b"), 1, ACK_WHEN_LOGGED);
-        const early = b.submit(Buffer.from("XX"), 2, ACK_WHEN_LOGGED);
-        await early;
+        await b.submit(Buffer.from("XX"), 2, ACK_WHEN_LOGGED);
         release();
-        await first;
-        await waiting;
-        await b.loggedStored(5000);
+        await Promise.all([first, waiting, b.loggedStored(5000)]);
         expect(w.inserts).toEqual(["a", "b"]);
         const kept = readdirSync(dir);
         expect(kept).toHaveLength(1);
@@ -256,7 +229,6 @@ describe("SpanBatcher", () => {
         expect(String(errors[0])).toMatch(/refused 2 acknowledged spans .*kept in .*INSERT INTO otel_traces \(Timestamp.*FROM INFILE/);
       } finally {
         console.error = error;
-        cleanup();
       }
     });
   });
