@@ -49,4 +49,45 @@ describe("ingest log recovery", () => {
     expect(logs.join("\n")).toMatch(/stored 8 spans acknowledged before the last stop from the ingest log/);
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it("does not store twice a batch whose insert succeeded just before the crash", async () => {
+    const config = tempConfig();
+    cleanups.push(config.cleanup);
+    const dir = join(config.dataDir, "ingest-log");
+    const storedAlready = decodeProtobufToRowBinary(protobufBody(makeSpans(4, { "crash.request": "stored" })));
+    const notYet = decodeProtobufToRowBinary(protobufBody(makeSpans(2, { "crash.request": "logged" })));
+    // The first run inserted the batch of the first segment, then died before deleting it.
+    const before = await Store.open(config);
+    await before.writer.write(storedAlready.body);
+    await before.close();
+    const { log } = IngestLog.open(dir);
+    log.append(storedAlready.body, 0, storedAlready.body.length, storedAlready.rows);
+    log.rotate();
+    log.append(notYet.body, 0, notYet.body.length, notYet.rows);
+
+    const logs: string[] = [];
+    const out = console.log;
+    console.log = (...a: unknown[]) => logs.push(a.join(" "));
+    let store: Store;
+    try {
+      store = await Store.open(config, { ingestLog: true });
+    } finally {
+      console.log = out;
+    }
+    cleanups.push(() => store.close());
+    const r = await store.client.query({
+      query: `SELECT SpanAttributes['crash.request'] AS request, count() AS n, uniqExact(SpanId) AS spans
+        FROM otel_traces GROUP BY request ORDER BY request`,
+      format: "JSONEachRow",
+    });
+    expect(await r.json()).toEqual([
+      { request: "logged", n: 2, spans: 2 },
+      { request: "stored", n: 4, spans: 4 },
+    ]);
+    // Each of the six spans is its own trace's root: six summaries, none twice.
+    const t = await store.client.query({ query: "SELECT count() AS n, uniqExact(TraceId) AS traces FROM gavel_traces", format: "JSONEachRow" });
+    expect(await t.json()).toEqual([{ n: 6, traces: 6 }]);
+    expect(logs.join("\n")).toMatch(/stored 2 spans acknowledged before the last stop from the ingest log; 4 were stored already/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });

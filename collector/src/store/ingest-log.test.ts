@@ -41,6 +41,33 @@ describe("IngestLog", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it("moves the requests a batch left over to the next segment, so that each segment is one batch", () => {
+    const dir = tempDir();
+    const { log } = IngestLog.open(dir);
+    const buf = bytes("AAAABBBCC");
+    const s = log.append(buf, 0, 4, 4);
+    log.append(buf, 4, 7, 3);
+    log.append(buf, 7, 9, 2);
+    // The batch took the first request; the other two wait for the next one.
+    const next = log.rotate([
+      { buf, start: 4, end: 7, rows: 3 },
+      { buf, start: 7, end: 9, rows: 2 },
+    ]);
+    expect(next).toBe(s + 1);
+    // A crash now: the old segment replays only the batch, the new one the rest.
+    const seen = IngestLog.open(dir).recovery.segments.map((g) => [g.name, g.rows.map((r) => r.body.toString("latin1"))]);
+    expect(seen).toEqual([
+      [String(s), ["AAAA"]],
+      [String(next), ["BBB", "CC"]],
+    ]);
+    log.stored(s);
+    expect(readdirSync(dir).sort()).toEqual([`${next}.index`, `${next}.rows`]);
+    log.stored(next);
+    log.stored(next);
+    log.rotate();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it("gives back what a crashed run left, in order, and leaves out a request cut short", () => {
     const dir = tempDir();
     const first = IngestLog.open(dir).log;

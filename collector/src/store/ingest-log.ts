@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 
@@ -35,6 +35,8 @@ export class IngestLog {
   private indexFd = -1;
   /** Requests not stored yet, per segment. */
   private readonly open = new Map<number, number>();
+  /** The byte length of each request in the current segment. */
+  private lengths: number[] = [];
 
   private constructor(readonly dir: string, firstSegment: number) {
     this.segment = firstSegment;
@@ -76,18 +78,39 @@ export class IngestLog {
     record.writeUInt32LE(rows, 4);
     record.writeUInt32LE(crc32(bytes), 8);
     writeAll(this.indexFd, record);
+    this.lengths.push(bytes.length);
     this.open.set(this.segment, (this.open.get(this.segment) ?? 0) + 1);
     return this.segment;
   }
 
-  /** Later appends go to a new segment (the batcher took a batch). */
-  rotate(): void {
-    if (this.rowsFd < 0) return;
+  /**
+   * Later appends go to a new segment (the batcher took a batch), so that a segment holds one
+   * batch and goes once that batch is stored. `carried` are the segment's last requests, which
+   * did not fit in the batch: they move to the new segment (written there first, then cut from
+   * the old one, so a crash in between stores them twice rather than never). Returns the
+   * segment that now holds them.
+   */
+  rotate(carried: readonly { buf: Buffer; start: number; end: number; rows: number }[] = []): number {
+    if (this.rowsFd < 0) return this.segment;
     closeSync(this.rowsFd);
     closeSync(this.indexFd);
     this.rowsFd = this.indexFd = -1;
     const done = this.segment++;
-    if ((this.open.get(done) ?? 0) === 0) this.unlinkSegment(done);
+    const lengths = this.lengths;
+    this.lengths = [];
+    if (carried.length > lengths.length) throw new Error(`ingest log: ${carried.length} requests carried out of a segment of ${lengths.length}`);
+    for (const c of carried) this.append(c.buf, c.start, c.end, c.rows);
+    if (carried.length > 0) {
+      const kept = lengths.length - carried.length;
+      truncateSync(join(this.dir, `${done}.rows`), lengths.slice(0, kept).reduce((n, l) => n + l, 0));
+      truncateSync(join(this.dir, `${done}.index`), kept * INDEX_RECORD);
+      this.open.set(done, (this.open.get(done) ?? 0) - carried.length);
+    }
+    if ((this.open.get(done) ?? 0) === 0) {
+      this.open.delete(done);
+      this.unlinkSegment(done);
+    }
+    return this.segment;
   }
 
   /** One request of `segment` is stored; the segment goes once all of its requests are. */

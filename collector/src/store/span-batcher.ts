@@ -203,11 +203,12 @@ export class SpanBatcher {
     while (n < this.queue.length && (n === 0 || rows + this.queue[n]!.rows <= this.opts.batchRows)) rows += this.queue[n++]!.rows;
     const batch = this.queue.splice(0, n);
     const arena = this.filling;
-    this.log?.rotate();
     const next = this.spare ?? new RowBinaryWriter(1 << 20);
     this.spare = null;
     next.pos = 0;
-    // Over the batch size: the requests left over move to the new arena (only under overload).
+    // Over the batch size: the requests left over move to the new arena (while inserts fall
+    // behind), and the logged ones among them to the next log segment, so that each segment is
+    // one batch and a crash never stores a batch twice.
     if (this.queue.length > 0) {
       const from = this.queue[0]!.start;
       next.rawFrom(arena.buf, from, arena.pos - from);
@@ -215,6 +216,11 @@ export class SpanBatcher {
         p.start -= from;
         p.end -= from;
       }
+    }
+    if (this.log) {
+      const carried = this.queue.filter((p) => p.logged);
+      const segment = this.log.rotate(carried.map((p) => ({ buf: next.buf, start: p.start, end: p.end, rows: p.rows })));
+      for (const p of carried) p.logged!.segment = segment;
     }
     this.filling = next;
     return { batch, rows, arena };

@@ -18,7 +18,8 @@ import { SPAN_COLUMNS } from "./rowbinary.js";
  * - A ClickHouse server receives the body over HTTP, where it is never parsed as SQL.
  */
 export interface SpanWriter {
-  write(rowBinary: Buffer): Promise<void>;
+  /** Inserts the rows into otel_traces, or into `table` (a table with otel_traces' span columns). */
+  write(rowBinary: Buffer, table?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,20 +44,20 @@ function classify(err: unknown): unknown {
   return err;
 }
 
-const COLUMN_LIST = SPAN_COLUMNS.map((c) => (c.includes(".") ? `\`${c}\`` : c)).join(", ");
+/** The span columns Gavel writes, in the order of its RowBinary rows, for SQL. */
+export const COLUMN_LIST = SPAN_COLUMNS.map((c) => (c.includes(".") ? `\`${c}\`` : c)).join(", ");
 
 /** The statement that inserts a file of otel_traces RowBinary rows as Gavel writes them. */
-export function insertFileSql(file: string): string {
-  return `INSERT INTO otel_traces (${COLUMN_LIST}) FROM INFILE '${file}' FORMAT RowBinary`;
+export function insertFileSql(file: string, table = "otel_traces"): string {
+  return `INSERT INTO ${table} (${COLUMN_LIST}) FROM INFILE '${file}' FORMAT RowBinary`;
 }
 
 export function createSpanWriter(store: StoreClient): SpanWriter {
   if (store.mode === "server") {
-    const query = `INSERT INTO otel_traces (${COLUMN_LIST}) FORMAT RowBinary`;
     return {
-      async write(body) {
+      async write(body, table = "otel_traces") {
         try {
-          const res = await store.ingest.exec({ query, values: Readable.from([body]) });
+          const res = await store.ingest.exec({ query: `INSERT INTO ${table} (${COLUMN_LIST}) FORMAT RowBinary`, values: Readable.from([body]) });
           res.stream.resume();
           await new Promise<void>((ok, fail) => {
             res.stream.once("end", ok);
@@ -75,7 +76,7 @@ export function createSpanWriter(store: StoreClient): SpanWriter {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let seq = 0;
   return {
-    async write(body) {
+    async write(body, table) {
       const file = join(dir, `spans-${++seq}.rowbinary`);
       // Synchronous on purpose: fs.promises.writeFile hands the thread pool 512 KiB at a
       // time and waits for the event loop between chunks, so while the main thread decodes
@@ -83,7 +84,7 @@ export function createSpanWriter(store: StoreClient): SpanWriter {
       writeFileSync(file, body, { mode: 0o600 });
       try {
         await store.ingest.command({
-          query: insertFileSql(file),
+          query: insertFileSql(file, table),
         });
       } catch (err) {
         throw classify(err);

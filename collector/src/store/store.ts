@@ -5,7 +5,7 @@ import { RequestDedup } from "./request-dedup.js";
 import { openStoreClient, type StoreClient, type StoreMode } from "./clickhouse.js";
 import type { SessionPool } from "./session-pool.js";
 import { migrate, schemaObjectNames, type MigrateResult } from "./migrations.js";
-import { createSpanWriter, insertFileSql, SpanRowsRejectedError, type SpanWriter } from "./span-writer.js";
+import { COLUMN_LIST, createSpanWriter, insertFileSql, SpanRowsRejectedError, type SpanWriter } from "./span-writer.js";
 import { IngestLog, type Recovery } from "./ingest-log.js";
 import { join } from "node:path";
 
@@ -53,7 +53,7 @@ export class Store {
       if (dir) {
         const opened = IngestLog.open(dir);
         log = opened.log;
-        await storeRecovered(writer, log, opened.recovery);
+        await storeRecovered(sc.client, writer, log, opened.recovery);
       }
       return new Store(sc, writer, migration, config, log);
     } catch (err) {
@@ -120,18 +120,23 @@ export class Store {
 
 /**
  * Stores what the last run acknowledged once logged but had not stored when it stopped, before
- * any new request: a crash loses no acknowledged span. Rows ClickHouse refuses are kept beside
- * the log; any other failure stops the start (the rows stay in the log for the next one).
+ * any new request: a crash loses no acknowledged span. A segment's batch may have been stored
+ * just before the crash (the insert succeeded, the segment was not deleted yet; ClickHouse
+ * commits otel_traces' part before the views finish), so its rows go through a scratch table
+ * and only the spans otel_traces does not have yet are stored. Rows ClickHouse refuses are kept
+ * beside the log; any other failure stops the start (the rows stay in the log for the next one).
  */
-async function storeRecovered(writer: SpanWriter, log: IngestLog, recovery: Recovery): Promise<void> {
+async function storeRecovered(client: ClickHouseClient, writer: SpanWriter, log: IngestLog, recovery: Recovery): Promise<void> {
   let spans = 0;
+  let already = 0;
   for (const segment of recovery.segments) {
     if (segment.rows.length > 0) {
       const body = Buffer.concat(segment.rows.map((r) => r.body));
       const rows = segment.rows.reduce((n, r) => n + r.rows, 0);
       try {
-        await writer.write(body);
-        spans += rows;
+        const stored = await storeMissing(client, writer, body);
+        spans += stored;
+        already += rows - stored;
       } catch (err) {
         if (!(err instanceof SpanRowsRejectedError)) {
           throw new Error(`Could not store ${rows} spans acknowledged before the last stop (${(err as Error).message}); they stay in ${log.dir}. Make ClickHouse reachable and start again.`);
@@ -142,7 +147,30 @@ async function storeRecovered(writer: SpanWriter, log: IngestLog, recovery: Reco
     }
     log.removeRecovered(segment.name);
   }
-  if (spans > 0 || recovery.droppedTails > 0) {
-    console.log(`gavel: stored ${spans} spans acknowledged before the last stop from the ingest log${recovery.droppedTails > 0 ? ` (${recovery.droppedTails} unfinished, never acknowledged, requests left out)` : ""}.`);
+  if (spans > 0 || already > 0 || recovery.droppedTails > 0) {
+    console.log(
+      `gavel: stored ${spans} spans acknowledged before the last stop from the ingest log` +
+        (already > 0 ? `; ${already} were stored already` : "") +
+        (recovery.droppedTails > 0 ? ` (${recovery.droppedTails} unfinished, never acknowledged, requests left out)` : "") +
+        ".",
+    );
+  }
+}
+
+const REPLAY_TABLE = "gavel_ingest_replay";
+
+/** Inserts the spans of `body` that otel_traces does not hold yet (by trace and span id); returns how many. */
+async function storeMissing(client: ClickHouseClient, writer: SpanWriter, body: Buffer): Promise<number> {
+  await client.command({ query: `DROP TABLE IF EXISTS ${REPLAY_TABLE}` });
+  await client.command({ query: `CREATE TABLE ${REPLAY_TABLE} ENGINE = Memory AS SELECT ${COLUMN_LIST} FROM otel_traces LIMIT 0` });
+  try {
+    await writer.write(body, REPLAY_TABLE);
+    const missing = `FROM ${REPLAY_TABLE} WHERE (TraceId, SpanId) NOT IN (SELECT TraceId, SpanId FROM otel_traces WHERE TraceId IN (SELECT TraceId FROM ${REPLAY_TABLE}))`;
+    const rs = await client.query({ query: `SELECT count() AS n ${missing}`, format: "JSONEachRow" });
+    const [{ n }] = await rs.json<{ n: number | string }>();
+    if (Number(n) > 0) await client.command({ query: `INSERT INTO otel_traces (${COLUMN_LIST}) SELECT ${COLUMN_LIST} ${missing}` });
+    return Number(n);
+  } finally {
+    await client.command({ query: `DROP TABLE IF EXISTS ${REPLAY_TABLE}` });
   }
 }
