@@ -46,7 +46,8 @@ export interface BatcherOptions {
   /**
    * With a log: a request that may be (`ackWhenLogged`) is acknowledged once its rows are in the
    * log, instead of once stored, when at least this many rows already wait behind the insert in
-   * progress and the queue stays within two batches (one inserting, one ready). 0: always once stored.
+   * progress and the rows waiting, its own included, still fit in one batch (so the next batch
+   * takes it, and each log segment is one batch). 0: always once stored.
    */
   ackLoggedRows?: number;
 }
@@ -150,14 +151,15 @@ export class SpanBatcher {
     }
     // While inserts cannot keep up, a request waiting for the one after next would only hold
     // its sender back: it is answered once its rows are logged, and the batches grow (8 senders
-    // of 512 spans: ~2 200 → ~16 000 rows an insert, bench/README.md "Collector ingest"). Past two
-    // batches the senders wait for the store again, which bounds memory and the log.
+    // of 512 spans: ~2 200 → ~15 000 rows an insert, bench/README.md "Collector ingest"). Once a
+    // batch's worth of rows waits, senders wait for the store again, which bounds memory and the
+    // log. Counting the insert in progress too made batch sizes swing between 1k and 20k.
     const ackLogged =
       options?.ackWhenLogged === true &&
       this.log !== undefined &&
       (this.opts.ackLoggedRows ?? 0) > 0 &&
       this.queuedRows - this.inFlightRows >= this.opts.ackLoggedRows! &&
-      this.queuedRows + rows <= 2 * this.opts.batchRows;
+      this.queuedRows - this.inFlightRows + rows <= this.opts.batchRows;
     return new Promise<void>((resolve, reject) => {
       if (ackLogged) {
         const logged = { segment: this.log!.append(w.buf, start, w.pos, rows), id: ++this.lastLoggedId };
@@ -206,9 +208,9 @@ export class SpanBatcher {
     const next = this.spare ?? new RowBinaryWriter(1 << 20);
     this.spare = null;
     next.pos = 0;
-    // Over the batch size: the requests left over move to the new arena (while inserts fall
-    // behind), and the logged ones among them to the next log segment, so that each segment is
-    // one batch and a crash never stores a batch twice.
+    // Over the batch size: the requests left over move to the new arena. A request answered
+    // once logged fits the batch after the one in progress (append), so none is left over; if
+    // one were, its record would move to the next log segment, which keeps a segment one batch.
     if (this.queue.length > 0) {
       const from = this.queue[0]!.start;
       next.rawFrom(arena.buf, from, arena.pos - from);
