@@ -8,11 +8,27 @@ import { makeSpans, protobufBody } from "../../../test/support/otlp-bodies.js";
 import { decodeProtobufToRowBinary } from "../otlp/protobuf-to-rowbinary.js";
 import { IngestLog } from "./ingest-log.js";
 import { Store } from "./store.js";
+import type { GavelConfig } from "../config/config.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+/** Opens the store as the collector does (with its ingest log), keeping what it says on stdout. */
+async function openCollectorStore(config: GavelConfig): Promise<{ store: Store; logs: string[] }> {
+  const logs: string[] = [];
+  const out = console.log;
+  console.log = (...a: unknown[]) => logs.push(a.join(" "));
+  let store: Store;
+  try {
+    store = await Store.open(config, { ingestLog: true });
+  } finally {
+    console.log = out;
+  }
+  cleanups.push(() => store.close());
+  return { store, logs };
+}
 
 describe("ingest log recovery", () => {
   it("stores the logged requests of a crashed run when the store opens, and empties the log", async () => {
@@ -28,16 +44,7 @@ describe("ingest log recovery", () => {
     const s = log.append(second.body, 0, second.body.length, second.rows);
     appendFileSync(join(dir, `${s}.rows`), first.body.subarray(0, 100));
 
-    const logs: string[] = [];
-    const out = console.log;
-    console.log = (...a: unknown[]) => logs.push(a.join(" "));
-    let store: Store;
-    try {
-      store = await Store.open(config, { ingestLog: true });
-    } finally {
-      console.log = out;
-    }
-    cleanups.push(() => store.close());
+    const { store, logs } = await openCollectorStore(config);
     const r = await store.client.query({
       query: "SELECT SpanAttributes['crash.request'] AS request, count() AS n FROM otel_traces GROUP BY request ORDER BY request",
       format: "JSONEachRow",
@@ -65,16 +72,7 @@ describe("ingest log recovery", () => {
     log.rotate();
     log.append(notYet.body, 0, notYet.body.length, notYet.rows);
 
-    const logs: string[] = [];
-    const out = console.log;
-    console.log = (...a: unknown[]) => logs.push(a.join(" "));
-    let store: Store;
-    try {
-      store = await Store.open(config, { ingestLog: true });
-    } finally {
-      console.log = out;
-    }
-    cleanups.push(() => store.close());
+    const { store, logs } = await openCollectorStore(config);
     const r = await store.client.query({
       query: `SELECT SpanAttributes['crash.request'] AS request, count() AS n, uniqExact(SpanId) AS spans
         FROM otel_traces GROUP BY request ORDER BY request`,
