@@ -121,9 +121,8 @@ export class Store {
 /**
  * Stores what the last run acknowledged once logged but had not stored when it stopped, before
  * any new request: a crash loses no acknowledged span. A segment's batch may have been stored
- * just before the crash (the insert succeeded, the segment was not deleted yet; ClickHouse
- * commits otel_traces' part before the views finish), so its rows go through a scratch table
- * and only the spans otel_traces does not have yet are stored. Rows ClickHouse refuses are kept
+ * just before the crash (committed, but the segment not deleted yet), so its rows go through a
+ * scratch table and only the spans otel_traces does not have yet are stored. Rows ClickHouse refuses are kept
  * beside the log; any other failure stops the start (the rows stay in the log for the next one).
  */
 async function storeRecovered(client: ClickHouseClient, writer: SpanWriter, log: IngestLog, recovery: Recovery): Promise<void> {
