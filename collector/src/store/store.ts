@@ -122,8 +122,9 @@ export class Store {
  * Stores what the last run acknowledged once logged but had not stored when it stopped, before
  * any new request: a crash loses no acknowledged span. A segment's batch may have been stored
  * just before the crash (committed, but the segment not deleted yet), so its rows go through a
- * scratch table and only the spans otel_traces does not have yet are stored. Rows ClickHouse refuses are kept
- * beside the log; any other failure stops the start (the rows stay in the log for the next one).
+ * scratch table and only the spans otel_traces does not have yet are stored. Rows ClickHouse
+ * refuses are kept beside the log; any other failure stops the start (the rows stay in the log
+ * for the next one).
  */
 async function storeRecovered(client: ClickHouseClient, writer: SpanWriter, log: IngestLog, recovery: Recovery): Promise<void> {
   let spans = 0;
@@ -164,7 +165,8 @@ async function storeMissing(client: ClickHouseClient, writer: SpanWriter, body: 
   await client.command({ query: `CREATE TABLE ${REPLAY_TABLE} ENGINE = Memory AS SELECT ${COLUMN_LIST} FROM otel_traces LIMIT 0` });
   try {
     await writer.write(body, REPLAY_TABLE);
-    const missing = `FROM ${REPLAY_TABLE} WHERE (TraceId, SpanId) NOT IN (SELECT TraceId, SpanId FROM otel_traces WHERE TraceId IN (SELECT TraceId FROM ${REPLAY_TABLE}))`;
+    // GLOBAL: on a cluster otel_traces is Distributed and the scratch table exists on this node only.
+    const missing = `FROM ${REPLAY_TABLE} WHERE (TraceId, SpanId) GLOBAL NOT IN (SELECT TraceId, SpanId FROM otel_traces WHERE TraceId GLOBAL IN (SELECT TraceId FROM ${REPLAY_TABLE}))`;
     const rs = await client.query({ query: `SELECT count() AS n ${missing}`, format: "JSONEachRow" });
     const [{ n }] = await rs.json<{ n: number | string }>();
     if (Number(n) > 0) await client.command({ query: `INSERT INTO otel_traces (${COLUMN_LIST}) SELECT ${COLUMN_LIST} ${missing}` });
