@@ -41,33 +41,6 @@ describe("IngestLog", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it("moves the requests a batch left over to the next segment, so that each segment is one batch", () => {
-    const dir = tempDir();
-    const { log } = IngestLog.open(dir);
-    const buf = bytes("AAAABBBCC");
-    const s = log.append(buf, 0, 4, 4);
-    log.append(buf, 4, 7, 3);
-    log.append(buf, 7, 9, 2);
-    // The batch took the first request; the other two wait for the next one.
-    const next = log.rotate([
-      { buf, start: 4, end: 7, rows: 3 },
-      { buf, start: 7, end: 9, rows: 2 },
-    ]);
-    expect(next).toBe(s + 1);
-    // A crash now: the old segment replays only the batch, the new one the rest.
-    const seen = IngestLog.open(dir).recovery.segments.map((g) => [g.name, g.rows.map((r) => r.body.toString("latin1"))]);
-    expect(seen).toEqual([
-      [String(s), ["AAAA"]],
-      [String(next), ["BBB", "CC"]],
-    ]);
-    log.stored(s);
-    expect(readdirSync(dir).sort()).toEqual([`${next}.index`, `${next}.rows`]);
-    log.stored(next);
-    log.stored(next);
-    log.rotate();
-    expect(readdirSync(dir)).toEqual([]);
-  });
-
   it("gives back what a crashed run left, in order, and leaves out a request cut short", () => {
     const dir = tempDir();
     const first = IngestLog.open(dir).log;
@@ -81,12 +54,12 @@ describe("IngestLog", () => {
     appendFileSync(join(dir, `${s2}.index`), Buffer.from([4, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4]));
 
     const { log, recovery } = IngestLog.open(dir);
-    expect(recovery.segments.map((s) => [s.name, s.rows.map((r) => [r.body.toString("latin1"), r.rows])])).toEqual([
-      [String(s1), [["AAAA", 4]]],
-      [String(s2), [["BBB", 3], ["CC", 2]]],
+    expect(recovery.segments.map((s) => [s.segment, s.rows.map((r) => [r.body.toString("latin1"), r.rows])])).toEqual([
+      [s1, [["AAAA", 4]]],
+      [s2, [["BBB", 3], ["CC", 2]]],
     ]);
     expect(recovery.droppedTails).toBe(1);
-    for (const s of recovery.segments) log.removeRecovered(s.name);
+    for (const s of recovery.segments) log.removeRecovered(s.segment);
     expect(readdirSync(dir)).toEqual([]);
     // New segments never reuse a recovered one's number.
     expect(log.append(bytes("E"), 0, 1, 1)).toBe(s2 + 1);

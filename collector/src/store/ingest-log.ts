@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 
@@ -10,7 +10,7 @@ export interface LoggedRows {
 
 /** What start-up found in the log: the rows to store, and what a crash cut short. */
 export interface Recovery {
-  segments: { name: string; rows: LoggedRows[] }[];
+  segments: { segment: number; rows: LoggedRows[] }[];
   /** Records at the end of a segment that a crash left incomplete (never acknowledged). */
   droppedTails: number;
 }
@@ -35,8 +35,6 @@ export class IngestLog {
   private indexFd = -1;
   /** Requests not stored yet, per segment. */
   private readonly open = new Map<number, number>();
-  /** The byte length of each request in the current segment. */
-  private lengths: number[] = [];
 
   private constructor(readonly dir: string, firstSegment: number) {
     this.segment = firstSegment;
@@ -53,16 +51,16 @@ export class IngestLog {
     for (const n of names) {
       const { rows, dropped } = readSegment(dir, n);
       recovery.droppedTails += dropped;
-      recovery.segments.push({ name: String(n), rows });
+      recovery.segments.push({ segment: n, rows });
     }
     // Segments with data but no index never had a request recorded: nothing to recover.
-    for (const f of readdirSync(dir)) if (/^\d+\.rows$/.test(f) && !names.includes(Number(f.slice(0, -".rows".length)))) unlinkSync(join(dir, f));
+    for (const f of readdirSync(dir)) if (/^\d+\.rows$/.test(f) && !names.includes(Number(f.slice(0, -".rows".length)))) rmSync(join(dir, f));
     return { log: new IngestLog(dir, (names.at(-1) ?? 0) + 1), recovery };
   }
 
   /** Deletes a recovered segment once its rows are stored. */
-  removeRecovered(name: string): void {
-    this.unlinkSegment(Number(name));
+  removeRecovered(segment: number): void {
+    this.unlinkSegment(segment);
   }
 
   /** Appends one request's rows to the current segment; returns the segment to pass to `stored`. */
@@ -78,39 +76,25 @@ export class IngestLog {
     record.writeUInt32LE(rows, 4);
     record.writeUInt32LE(crc32(bytes), 8);
     writeAll(this.indexFd, record);
-    this.lengths.push(bytes.length);
     this.open.set(this.segment, (this.open.get(this.segment) ?? 0) + 1);
     return this.segment;
   }
 
   /**
    * Later appends go to a new segment (the batcher took a batch), so that a segment holds one
-   * batch and goes once that batch is stored. `carried` are the segment's last requests, which
-   * did not fit in the batch: they move to the new segment (written there first, then cut from
-   * the old one, so a crash in between stores them twice rather than never). Returns the
-   * segment that now holds them.
+   * batch and goes once that batch is stored. The batcher answers a request once logged only if
+   * the next batch takes all of it (SpanBatcher.append), so no request is ever left over.
    */
-  rotate(carried: readonly { buf: Buffer; start: number; end: number; rows: number }[] = []): number {
-    if (this.rowsFd < 0) return this.segment;
+  rotate(): void {
+    if (this.rowsFd < 0) return;
     closeSync(this.rowsFd);
     closeSync(this.indexFd);
     this.rowsFd = this.indexFd = -1;
     const done = this.segment++;
-    const lengths = this.lengths;
-    this.lengths = [];
-    if (carried.length > lengths.length) throw new Error(`ingest log: ${carried.length} requests carried out of a segment of ${lengths.length}`);
-    for (const c of carried) this.append(c.buf, c.start, c.end, c.rows);
-    if (carried.length > 0) {
-      const kept = lengths.length - carried.length;
-      truncateSync(join(this.dir, `${done}.rows`), lengths.slice(0, kept).reduce((n, l) => n + l, 0));
-      truncateSync(join(this.dir, `${done}.index`), kept * INDEX_RECORD);
-      this.open.set(done, (this.open.get(done) ?? 0) - carried.length);
-    }
     if ((this.open.get(done) ?? 0) === 0) {
       this.open.delete(done);
       this.unlinkSegment(done);
     }
-    return this.segment;
   }
 
   /** One request of `segment` is stored; the segment goes once all of its requests are. */
@@ -144,10 +128,7 @@ export class IngestLog {
   }
 
   private unlinkSegment(n: number): void {
-    for (const ext of [".index", ".rows"]) {
-      const f = join(this.dir, `${n}${ext}`);
-      if (existsSync(f)) unlinkSync(f);
-    }
+    for (const ext of [".index", ".rows"]) rmSync(join(this.dir, `${n}${ext}`), { force: true });
   }
 }
 

@@ -25,15 +25,20 @@ interface Pending {
   rows: number;
   resolve: () => void;
   reject: (err: Error) => void;
-  /** Acknowledged once logged: the log segment holding its rows, and its place in the order of such requests. */
-  logged?: { segment: number; id: number };
+  logged?: Logged;
+}
+
+/** A request acknowledged once logged: the log segment holding its rows, and its place in the order of such requests. */
+interface Logged {
+  segment: number;
+  id: number;
 }
 
 /** Rows acknowledged once logged whose insert failed: tried again until stored. */
 interface Retry {
   body: Buffer;
   rows: number;
-  logged: { segment: number; id: number }[];
+  logged: Logged[];
 }
 
 export interface BatcherOptions {
@@ -208,9 +213,10 @@ export class SpanBatcher {
     const next = this.spare ?? new RowBinaryWriter(1 << 20);
     this.spare = null;
     next.pos = 0;
-    // Over the batch size: the requests left over move to the new arena. A request answered
-    // once logged fits the batch after the one in progress (append), so none is left over; if
-    // one were, its record would move to the next log segment, which keeps a segment one batch.
+    // Over the batch size: the requests left over move to the new arena. None of them was
+    // answered once logged (append lets only what the next batch takes be), so this log
+    // segment is this batch.
+    this.log?.rotate();
     if (this.queue.length > 0) {
       const from = this.queue[0]!.start;
       next.rawFrom(arena.buf, from, arena.pos - from);
@@ -218,11 +224,6 @@ export class SpanBatcher {
         p.start -= from;
         p.end -= from;
       }
-    }
-    if (this.log) {
-      const carried = this.queue.filter((p) => p.logged);
-      const segment = this.log.rotate(carried.map((p) => ({ buf: next.buf, start: p.start, end: p.end, rows: p.rows })));
-      for (const p of carried) p.logged!.segment = segment;
     }
     this.filling = next;
     return { batch, rows, arena };
@@ -233,9 +234,7 @@ export class SpanBatcher {
     const body = arena.buf.subarray(batch[0]!.start, batch[batch.length - 1]!.end);
     this.inFlightRows = rows;
     try {
-      await this.writer.write(body);
-      this.stats.inserts++;
-      this.stats.insertedRows += rows;
+      await this.insert(body, rows);
       for (const p of batch) p.resolve();
       this.settleLogged(batch.flatMap((p) => (p.logged ? [p.logged] : [])));
     } catch (err) {
@@ -255,11 +254,16 @@ export class SpanBatcher {
     }
   }
 
+  /** One insert, counted once it succeeded. */
+  private async insert(body: Buffer, rows: number): Promise<void> {
+    await this.writer.write(body);
+    this.stats.inserts++;
+    this.stats.insertedRows += rows;
+  }
+
   private async insertAlone(p: Pending, arena: RowBinaryWriter): Promise<void> {
     try {
-      await this.writer.write(arena.buf.subarray(p.start, p.end));
-      this.stats.inserts++;
-      this.stats.insertedRows += p.rows;
+      await this.insert(arena.buf.subarray(p.start, p.end), p.rows);
       p.resolve();
       if (p.logged) this.settleLogged([p.logged]);
     } catch (err) {
@@ -284,7 +288,7 @@ export class SpanBatcher {
     }
   }
 
-  private keepRejected(body: Buffer, rows: number, err: Error, logged: { segment: number; id: number }[]): void {
+  private keepRejected(body: Buffer, rows: number, err: Error, logged: Logged[]): void {
     const file = this.log!.keepRejected(body);
     console.error(`gavel: ClickHouse refused ${rows} acknowledged spans (${err.message}); they are kept in ${file}. Fix the cause, then insert the file with ${insertFileSql(file)} (clickhouse-local, or chDB while the collector is stopped).`);
     this.settleLogged(logged);
@@ -294,9 +298,7 @@ export class SpanBatcher {
   private async retryLogged(): Promise<void> {
     const r = this.retries[0]!;
     try {
-      await this.writer.write(r.body);
-      this.stats.inserts++;
-      this.stats.insertedRows += r.rows;
+      await this.insert(r.body, r.rows);
       this.retries.shift();
       this.queuedRows -= r.rows;
       this.settleLogged(r.logged);
@@ -312,7 +314,7 @@ export class SpanBatcher {
   }
 
   /** Logged requests that are stored (or kept aside): their log segments can go, and reads waiting for them can run. */
-  private settleLogged(logged: { segment: number; id: number }[]): void {
+  private settleLogged(logged: Logged[]): void {
     if (logged.length === 0) return;
     for (const l of logged) {
       this.log!.stored(l.segment);

@@ -129,10 +129,10 @@ export class Store {
 async function storeRecovered(client: ClickHouseClient, writer: SpanWriter, log: IngestLog, recovery: Recovery): Promise<void> {
   let spans = 0;
   let already = 0;
-  for (const segment of recovery.segments) {
-    if (segment.rows.length > 0) {
-      const body = Buffer.concat(segment.rows.map((r) => r.body));
-      const rows = segment.rows.reduce((n, r) => n + r.rows, 0);
+  for (const { segment, rows: logged } of recovery.segments) {
+    if (logged.length > 0) {
+      const body = Buffer.concat(logged.map((r) => r.body));
+      const rows = logged.reduce((n, r) => n + r.rows, 0);
       try {
         const stored = await storeMissing(client, writer, body);
         spans += stored;
@@ -145,7 +145,7 @@ async function storeRecovered(client: ClickHouseClient, writer: SpanWriter, log:
         console.error(`gavel: ClickHouse refused ${rows} spans acknowledged before the last stop (${err.message}); they are kept in ${file}. Fix the cause, then insert the file with ${insertFileSql(file)}.`);
       }
     }
-    log.removeRecovered(segment.name);
+    log.removeRecovered(segment);
   }
   if (spans > 0 || already > 0 || recovery.droppedTails > 0) {
     console.log(
